@@ -1,0 +1,29 @@
+//! `credence`: the command-line program, a thin layer over the `credence` library.
+
+mod bench;
+mod cli;
+mod demo;
+mod io;
+mod progress;
+mod train;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    if let Err(e) = run(args) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: cli::Cli) -> anyhow::Result<()> {
+    use cli::Command;
+    match args.command {
+        Command::Demo(a) => demo::run(&a),
+        Command::Fit(a) => train::fit(&a),
+        Command::Predict(a) => train::predict(&a),
+        Command::Evaluate(a) => train::evaluate(&a),
+        Command::Bench(b) => bench::run(b),
+    }
+}

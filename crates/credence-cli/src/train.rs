@@ -1,0 +1,162 @@
+//! `fit`, `predict` and `evaluate`.
+
+use crate::cli::{EvaluateArgs, FitArgs, PredictArgs};
+use crate::io;
+use crate::progress::Bar;
+use anyhow::{bail, Context, Result};
+use credence::artifact;
+use credence::config::LikelihoodConfig;
+use credence::data::Dataset;
+use credence::eval::{metrics, Metrics};
+use credence::fit::{fit as fit_model, FitOptions};
+use credence::{Method, Predictive};
+
+/// `credence fit`.
+pub fn fit(a: &FitArgs) -> Result<()> {
+    let mut config = io::config(a.config.as_deref())?;
+    if let Some(l) = &a.likelihood {
+        config.model.likelihood = Some(LikelihoodConfig::parse(l).with_context(|| {
+            format!("unknown likelihood '{l}'; expected gaussian, heteroscedastic, student-t, bernoulli, categorical or poisson")
+        })?);
+    }
+    let method_name = a
+        .method
+        .clone()
+        .or(config.method.clone())
+        .unwrap_or_else(|| "map".into());
+    let method = Method::parse(&method_name)?;
+    let seed = a.seed.or(config.seed).unwrap_or(0);
+    let table = io::table(&a.data)?;
+    let data = Dataset::from_table(&table, &a.target, a.features.as_deref())
+        .context("choosing columns")?;
+    let bar = Bar::new(!a.output.json && !a.output.quiet);
+    let model = fit_model(
+        &data,
+        &config,
+        FitOptions {
+            method,
+            seed,
+            progress: &bar,
+            strict_columns: true,
+        },
+    )?;
+    artifact::save(&a.out, &model)
+        .with_context(|| format!("saving the model to {}", a.out.display()))?;
+    if a.output.json {
+        println!("{}", serde_json::to_string(&model.record)?);
+    } else if !a.output.quiet {
+        println!(
+            "fitted {} ({} rows, {} features) with {}",
+            data.target_name,
+            data.rows,
+            data.features,
+            method.name()
+        );
+        println!("priors:");
+        io::print_priors(&model.record);
+        println!("saved to {}", a.out.display());
+    }
+    Ok(())
+}
+
+fn load(dir: &std::path::Path) -> Result<credence::FittedModel> {
+    artifact::load(dir).with_context(|| format!("loading the model from {}", dir.display()))
+}
+
+/// `credence predict`.
+pub fn predict(a: &PredictArgs) -> Result<()> {
+    let model = load(&a.model)?;
+    let table = io::table(&a.data)?;
+    let data = io::dataset_for_model(&table, &model.record, false)?;
+    let pred = model
+        .predict(&data, a.seed)
+        .with_context(|| format!("predicting {}", a.data.display()))?;
+    let mut out = String::new();
+    match &pred {
+        Predictive::Regression(r) => {
+            out.push_str("mean,std,epistemic_std,aleatoric_std\n");
+            let (m, s, e, al) = (r.mean(), r.std(), r.epistemic_var(), r.aleatoric_var());
+            for n in 0..r.rows {
+                out.push_str(&format!(
+                    "{},{},{},{}\n",
+                    m[n],
+                    s[n],
+                    e[n].sqrt(),
+                    al[n].sqrt()
+                ));
+            }
+        }
+        Predictive::Classification(c) => {
+            let header: Vec<String> = (0..c.classes).map(|k| format!("p_{k}")).collect();
+            out.push_str(&format!(
+                "{},predicted,entropy,mutual_information\n",
+                header.join(",")
+            ));
+            let (p, pred, h, mi) = (
+                c.probs(),
+                c.predicted(),
+                c.entropy(),
+                c.mutual_information(),
+            );
+            for n in 0..c.rows {
+                let row: Vec<String> = p[n * c.classes..(n + 1) * c.classes]
+                    .iter()
+                    .map(f64::to_string)
+                    .collect();
+                out.push_str(&format!(
+                    "{},{},{},{}\n",
+                    row.join(","),
+                    pred[n],
+                    h[n],
+                    mi[n]
+                ));
+            }
+        }
+    }
+    match &a.out {
+        Some(path) => artifact::write_atomic(path, out.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => print!("{out}"),
+    }
+    Ok(())
+}
+
+/// `credence evaluate`.
+pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
+    let model = load(&a.model)?;
+    let table = io::table(&a.data)?;
+    let data = io::dataset_for_model(&table, &model.record, true)?;
+    let pred = model.predict(&data, a.seed)?;
+    let m = metrics(&pred, &data.y).with_context(|| format!("scoring {}", a.data.display()))?;
+    if a.output.json {
+        let v = serde_json::json!({ "method": model.record.method, "rows": data.rows, "metrics": m, "priors": model.record.prior_summary });
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "model: {} ({}), {} rows of {}",
+        model.record.method,
+        model.record.prior_summary,
+        data.rows,
+        a.data.display()
+    );
+    match m {
+        Metrics::Regression(r) => {
+            println!("  RMSE           {:.4}", r.rmse);
+            println!("  MAE            {:.4}", r.mae);
+            println!(
+                "  log-likelihood {:.4} (mean per point, original units)",
+                r.log_lik
+            );
+        }
+        Metrics::Classification(c) => {
+            println!("  accuracy {:.4}", c.accuracy);
+            println!("  NLL      {:.4}", c.nll);
+            println!("  Brier    {:.4}", c.brier);
+        }
+    }
+    if data.rows == 0 {
+        bail!("no rows to evaluate");
+    }
+    Ok(())
+}

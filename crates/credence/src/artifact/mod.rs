@@ -1,0 +1,133 @@
+//! Saving and loading fitted models: `posterior.safetensors` (parameters, f64) and
+//! `model.json` (the fit record), each written to a temporary file and renamed into place.
+
+use crate::error::{Error, Result};
+use crate::fit::{FitRecord, FittedModel};
+use crate::infer::{posterior_from_tensors, NamedTensor};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+/// File name of the record.
+pub const RECORD_FILE: &str = "model.json";
+/// File name of the tensors.
+pub const TENSORS_FILE: &str = "posterior.safetensors";
+
+fn art_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::Artifact {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Saves a fitted model into `dir` (created if needed).
+pub fn save(dir: &Path, model: &FittedModel) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tensors = model.posterior.tensors();
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|t| t.data.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|(t, b)| {
+            TensorView::new(Dtype::F64, t.shape.clone(), b)
+                .map(|v| (t.name.clone(), v))
+                .map_err(|e| art_err(dir, format!("tensor {}: {e}", t.name)))
+        })
+        .collect::<Result<_>>()?;
+    let mut meta = std::collections::HashMap::new();
+    meta.insert(
+        "posterior_kind".to_string(),
+        model.posterior.kind().to_string(),
+    );
+    meta.insert(
+        "credence_version".to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    );
+    let st = safetensors::serialize(views, &Some(meta)).map_err(|e| art_err(dir, e.to_string()))?;
+    write_atomic(&dir.join(TENSORS_FILE), &st)?;
+    let json = serde_json::to_vec_pretty(&model.record).map_err(|e| art_err(dir, e.to_string()))?;
+    write_atomic(&dir.join(RECORD_FILE), &json)
+}
+
+/// Loads a fitted model from `dir`, checking version and shapes.
+pub fn load(dir: &Path) -> Result<FittedModel> {
+    let rec_path = dir.join(RECORD_FILE);
+    if !rec_path.exists() {
+        return Err(art_err(
+            dir,
+            format!("no {RECORD_FILE}: is this a folder written by `credence fit`?"),
+        ));
+    }
+    let text = std::fs::read(&rec_path).map_err(|e| Error::io(&rec_path, e))?;
+    let record: FitRecord = serde_json::from_slice(&text)
+        .map_err(|e| art_err(&rec_path, format!("cannot read the fit record: {e}")))?;
+    let ours = env!("CARGO_PKG_VERSION");
+    let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    if major_minor(&record.crate_version) != major_minor(ours) {
+        return Err(art_err(
+            dir,
+            format!(
+                "written by Credence {}, this is {ours}; refit the model with this version",
+                record.crate_version
+            ),
+        ));
+    }
+    let t_path = dir.join(TENSORS_FILE);
+    let bytes = std::fs::read(&t_path).map_err(|e| Error::io(&t_path, e))?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| art_err(&t_path, e.to_string()))?;
+    let mut tensors = BTreeMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != Dtype::F64 {
+            return Err(art_err(
+                &t_path,
+                format!("tensor {name} is {:?}, expected F64", view.dtype()),
+            ));
+        }
+        let data: Vec<f64> = view
+            .data()
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect();
+        tensors.insert(
+            name.clone(),
+            NamedTensor {
+                name,
+                shape: view.shape().to_vec(),
+                data,
+            },
+        );
+    }
+    let posterior = posterior_from_tensors(&record.posterior_kind, &tensors)
+        .map_err(|e| art_err(&t_path, e.to_string()))?;
+    let dim = record.model.dim();
+    let c = posterior.center();
+    if c.len() != dim {
+        return Err(art_err(
+            &t_path,
+            format!(
+                "parameters have length {}, but the recorded network needs {dim}",
+                c.len()
+            ),
+        ));
+    }
+    Ok(FittedModel { record, posterior })
+}

@@ -1,0 +1,372 @@
+//! The fit configuration file (TOML): method, network, likelihood, training settings and priors
+//! with provenance. Parsed strictly; every error names the file and the field.
+
+use crate::error::{Error, Result};
+use crate::likelihood::Likelihood;
+use crate::nn::Activation;
+use crate::prior::{NoiseParam, Prior, PriorSet, Provenance};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Network and likelihood settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Hidden layer widths.
+    #[serde(default = "default_hidden")]
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    #[serde(default = "default_activation")]
+    pub activation: Activation,
+    /// Likelihood; Gaussian with learned noise when absent. For categorical, `classes = 0`
+    /// (or absent) means "count the classes in the data".
+    #[serde(default)]
+    pub likelihood: Option<LikelihoodConfig>,
+}
+
+/// Likelihood as written in the config (classes may be left to the data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LikelihoodConfig {
+    /// Gaussian; `noise` fixes σ (standardised units).
+    Gaussian {
+        /// Fixed noise scale.
+        #[serde(default)]
+        noise: Option<f64>,
+    },
+    /// Network predicts mean and log-scale.
+    Heteroscedastic,
+    /// Student-t with `df`.
+    StudentT {
+        /// Degrees of freedom.
+        df: f64,
+        /// Fixed noise scale.
+        #[serde(default)]
+        noise: Option<f64>,
+    },
+    /// Binary labels.
+    Bernoulli,
+    /// Class labels 0..K−1.
+    Categorical {
+        /// Number of classes (0: from the data).
+        #[serde(default)]
+        classes: usize,
+    },
+    /// Counts.
+    Poisson,
+}
+
+impl LikelihoodConfig {
+    /// Parses a family name given on the command line.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "gaussian" => Self::Gaussian { noise: None },
+            "heteroscedastic" => Self::Heteroscedastic,
+            "student-t" => Self::StudentT {
+                df: 4.0,
+                noise: None,
+            },
+            "bernoulli" => Self::Bernoulli,
+            "categorical" => Self::Categorical { classes: 0 },
+            "poisson" => Self::Poisson,
+            _ => return None,
+        })
+    }
+
+    /// The likelihood, with the class count filled in from the data where needed.
+    pub fn resolve(&self, classes_in_data: impl FnOnce() -> Result<usize>) -> Result<Likelihood> {
+        Ok(match *self {
+            Self::Gaussian { noise } => Likelihood::Gaussian { noise },
+            Self::Heteroscedastic => Likelihood::Heteroscedastic,
+            Self::StudentT { df, noise } => Likelihood::StudentT { df, noise },
+            Self::Bernoulli => Likelihood::Bernoulli,
+            Self::Categorical { classes } => Likelihood::Categorical {
+                classes: if classes == 0 {
+                    classes_in_data()?
+                } else {
+                    classes
+                },
+            },
+            Self::Poisson => Likelihood::Poisson,
+        })
+    }
+}
+
+fn default_hidden() -> Vec<usize> {
+    vec![50]
+}
+fn default_activation() -> Activation {
+    Activation::Tanh
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            hidden: default_hidden(),
+            activation: default_activation(),
+            likelihood: None,
+        }
+    }
+}
+
+/// Optimiser choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Minibatch Adam.
+    Adam,
+    /// Full-batch L-BFGS.
+    Lbfgs,
+}
+
+/// Training settings for point estimates (MLE, MAP) and the members of ensembles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Adam or L-BFGS.
+    pub optimizer: Optimizer,
+    /// Maximum passes over the data (Adam).
+    pub epochs: usize,
+    /// Adam step size.
+    pub learning_rate: f64,
+    /// Minibatch size (0: full batch).
+    pub batch_size: usize,
+    /// Share of the training rows held out to choose the stopping epoch (0: no early stopping).
+    pub validation_fraction: f64,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// After early stopping, retrain on all rows for the chosen number of epochs.
+    pub refit: bool,
+    /// L-BFGS iteration limit.
+    pub max_iterations: usize,
+    /// L-BFGS convergence tolerance on the relative change of the objective.
+    pub tolerance: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            optimizer: Optimizer::Adam,
+            epochs: 2000,
+            learning_rate: 0.01,
+            batch_size: 32,
+            validation_fraction: 0.1,
+            patience: 100,
+            refit: true,
+            max_iterations: 5000,
+            tolerance: 1e-10,
+        }
+    }
+}
+
+/// A prior entry as read, before the provenance check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrior {
+    params: Option<String>,
+    distribution: Option<crate::dist::Dist>,
+    provenance: Option<Provenance>,
+    #[serde(default)]
+    on: NoiseParam,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    method: Option<String>,
+    seed: Option<u64>,
+    #[serde(default)]
+    model: ModelConfig,
+    #[serde(default)]
+    training: TrainConfig,
+    #[serde(default)]
+    prior: Vec<RawPrior>,
+    #[serde(default)]
+    inference: toml::Table,
+}
+
+/// A complete fit configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// Inference method name (`mle`, `map`, …); `None` leaves it to the command line.
+    pub method: Option<String>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Network and likelihood.
+    pub model: ModelConfig,
+    /// Training settings.
+    pub training: TrainConfig,
+    /// Priors; `None` when the file lists none (the labelled default applies for Bayesian methods).
+    pub priors: Option<PriorSet>,
+    /// Method-specific settings (`[inference]` table), read by each inference method.
+    pub inference: toml::Table,
+    /// The file it came from.
+    pub source: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            method: None,
+            seed: None,
+            model: ModelConfig::default(),
+            training: TrainConfig::default(),
+            priors: None,
+            inference: toml::Table::new(),
+            source: "<defaults>".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses config text; `file` names the source in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Self> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Config {
+            file: file.into(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let mut priors = Vec::new();
+        for (i, p) in raw.prior.into_iter().enumerate() {
+            let n = i + 1;
+            let params = p.params.ok_or_else(|| Error::Config {
+                file: file.into(),
+                message: format!("prior {n}: missing `params` (which parameters it covers, e.g. params = \"*.weight\", \"layer1.bias\" or \"noise\")"),
+            })?;
+            let distribution = p.distribution.ok_or_else(|| Error::Config {
+                file: file.into(),
+                message: format!("prior {n} (params = \"{params}\"): missing `distribution`, e.g. distribution = {{ family = \"normal\", loc = 0.0, scale = 1.0 }}"),
+            })?;
+            let provenance = p.provenance.ok_or_else(|| Error::Config {
+                file: file.into(),
+                message: format!(
+                    "prior {n} (params = \"{params}\") has no provenance; add provenance = {{ kind = \"factual\" | \"value\" | \"default\", source = \"where it comes from\", note = \"why\" }}"
+                ),
+            })?;
+            if provenance.source.trim().is_empty() {
+                return Err(Error::Config {
+                    file: file.into(),
+                    message: format!("prior {n} (params = \"{params}\"): provenance.source is empty; say where the prior comes from"),
+                });
+            }
+            priors.push(Prior {
+                params,
+                distribution,
+                provenance,
+                on: p.on,
+            });
+        }
+        let priors = if priors.is_empty() {
+            None
+        } else {
+            Some(PriorSet { priors })
+        };
+        if let Some(p) = &priors {
+            p.validate(file)?;
+        }
+        let t = &raw.training;
+        if !(0.0..0.9).contains(&t.validation_fraction) {
+            return Err(Error::Config {
+                file: file.into(),
+                message: format!(
+                    "training.validation_fraction must be in [0, 0.9), found {}",
+                    t.validation_fraction
+                ),
+            });
+        }
+        if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
+            return Err(Error::Config {
+                file: file.into(),
+                message: format!(
+                    "training.learning_rate must be positive, found {}",
+                    t.learning_rate
+                ),
+            });
+        }
+        if raw.model.hidden.contains(&0) {
+            return Err(Error::Config {
+                file: file.into(),
+                message: "model.hidden widths must be positive".into(),
+            });
+        }
+        Ok(Config {
+            method: raw.method,
+            seed: raw.seed,
+            model: raw.model,
+            training: raw.training,
+            priors,
+            inference: raw.inference,
+            source: file.into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+method = "map"
+seed = 3
+[model]
+hidden = [20]
+activation = "relu"
+likelihood = { family = "gaussian" }
+[training]
+epochs = 10
+[[prior]]
+params = "*.weight"
+distribution = { family = "normal", loc = 0.0, scale = 0.5 }
+provenance = { kind = "factual", source = "fit on 2019 data", note = "posterior sd" }
+[[prior]]
+params = "*.bias"
+distribution = { family = "laplace", loc = 0.0, scale = 1.0 }
+provenance = { kind = "default", source = "Credence default" }
+[[prior]]
+params = "noise"
+on = "precision"
+distribution = { family = "gamma", shape = 6.0, rate = 6.0 }
+provenance = { kind = "value", source = "policy", holder = "risk team" }
+"#;
+
+    #[test]
+    fn full_config_parses() {
+        let c = Config::parse("c.toml", FULL).unwrap();
+        assert_eq!(c.method.as_deref(), Some("map"));
+        assert_eq!(c.model.hidden, vec![20]);
+        let p = c.priors.unwrap();
+        assert_eq!(p.priors.len(), 3);
+        assert_eq!(p.priors[2].on, NoiseParam::Precision);
+    }
+
+    #[test]
+    fn missing_provenance_says_what_to_add() {
+        let text = "[[prior]]\nparams = \"*\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\n";
+        let e = Config::parse("p.toml", text).unwrap_err().to_string();
+        assert!(
+            e.contains("p.toml")
+                && e.contains("has no provenance")
+                && e.contains("kind = \"factual\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let e = Config::parse("p.toml", "[model]\nhiden = [3]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hiden"), "{e}");
+        let text = "[[prior]]\nparams = \"*\"\ndistribution = { family = \"normal\", loc = 0.0, scale = -1.0 }\nprovenance = { kind = \"default\", source = \"x\" }\n";
+        let e = Config::parse("p.toml", text).unwrap_err().to_string();
+        assert!(e.contains("scale must be a positive"), "{e}");
+        let text = "[[prior]]\nparams = \"*\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\nprovenance = { kind = \"guess\", source = \"x\" }\n";
+        let e = Config::parse("p.toml", text).unwrap_err().to_string();
+        assert!(e.contains("guess"), "{e}");
+    }
+}

@@ -1,0 +1,115 @@
+//! Standardisation with training statistics, kept with the model so predictions use the same.
+
+use super::Dataset;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// What to do with a zero-variance column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstantColumn {
+    /// Leave it unscaled (the UCI protocol).
+    Keep,
+    /// Refuse it with an error naming the column.
+    Error,
+}
+
+/// Means and standard deviations of the features and (for regression) the target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Standardizer {
+    /// Feature means.
+    pub x_mean: Vec<f64>,
+    /// Feature standard deviations (1 for constant columns).
+    pub x_std: Vec<f64>,
+    /// Target mean (0 when the target is not scaled).
+    pub y_mean: f64,
+    /// Target standard deviation (1 when the target is not scaled).
+    pub y_std: f64,
+}
+
+fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = values.clone().count() as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+impl Standardizer {
+    /// Fits on training data; the target is scaled only when `scale_target`.
+    pub fn fit(data: &Dataset, scale_target: bool, constant: ConstantColumn) -> Result<Self> {
+        let f = data.features;
+        let mut x_mean = Vec::with_capacity(f);
+        let mut x_std = Vec::with_capacity(f);
+        for c in 0..f {
+            let (m, s) = mean_std((0..data.rows).map(|r| data.x[r * f + c]));
+            x_mean.push(m);
+            if s > 1e-12 * m.abs().max(1.0) {
+                x_std.push(s);
+            } else if constant == ConstantColumn::Keep {
+                x_std.push(1.0);
+            } else {
+                return Err(Error::data(
+                    &data.source,
+                    None,
+                    Some(data.feature_names[c].clone()),
+                    format!("the column is constant ({m}) in the training data; drop it"),
+                ));
+            }
+        }
+        let (y_mean, y_std) = if scale_target {
+            let (m, s) = mean_std(data.y.iter().copied());
+            if s <= 1e-12 * m.abs().max(1.0) {
+                return Err(Error::data(
+                    &data.source,
+                    None,
+                    Some(data.target_name.clone()),
+                    format!("the target is constant ({m}) in the training data"),
+                ));
+            }
+            (m, s)
+        } else {
+            (0.0, 1.0)
+        };
+        Ok(Standardizer {
+            x_mean,
+            x_std,
+            y_mean,
+            y_std,
+        })
+    }
+
+    /// Standardised copy of the features; errors when the feature count differs.
+    pub fn transform_x(&self, data: &Dataset) -> Result<Vec<f64>> {
+        if data.features != self.x_mean.len() {
+            return Err(Error::data(
+                &data.source,
+                None,
+                None,
+                format!(
+                    "the model expects {} feature columns, the data has {}",
+                    self.x_mean.len(),
+                    data.features
+                ),
+            ));
+        }
+        let f = data.features;
+        Ok(data
+            .x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v - self.x_mean[i % f]) / self.x_std[i % f])
+            .collect())
+    }
+
+    /// Standardised copy of the target.
+    pub fn transform_y(&self, y: &[f64]) -> Vec<f64> {
+        y.iter().map(|v| (v - self.y_mean) / self.y_std).collect()
+    }
+
+    /// A standardised copy of the whole dataset.
+    pub fn transform(&self, data: &Dataset) -> Result<Dataset> {
+        let mut d = data.clone();
+        d.x = self.transform_x(data)?;
+        d.y = self.transform_y(&data.y);
+        Ok(d)
+    }
+}

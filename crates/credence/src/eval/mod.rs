@@ -1,0 +1,113 @@
+//! Metrics of a predictive distribution against observed targets.
+
+use crate::error::{Error, Result};
+use crate::predict::{ClassPredictive, Predictive, RegressionPredictive};
+use serde::{Deserialize, Serialize};
+
+/// Regression metrics in the target's original units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegressionMetrics {
+    /// Root mean squared error of the predictive mean.
+    pub rmse: f64,
+    /// Mean absolute error of the predictive mean.
+    pub mae: f64,
+    /// Mean log predictive density per point.
+    pub log_lik: f64,
+    /// Rows evaluated.
+    pub rows: usize,
+}
+
+/// Classification metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassificationMetrics {
+    /// Share of rows whose most probable class is the label.
+    pub accuracy: f64,
+    /// Mean negative log probability of the label.
+    pub nll: f64,
+    /// Mean Brier score (sum over classes of squared probability error).
+    pub brier: f64,
+    /// Rows evaluated.
+    pub rows: usize,
+}
+
+/// Metrics of either kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Metrics {
+    /// Regression.
+    Regression(RegressionMetrics),
+    /// Classification.
+    Classification(ClassificationMetrics),
+}
+
+/// Regression metrics of a predictive against targets `y` (same units).
+pub fn regression_metrics(p: &RegressionPredictive, y: &[f64]) -> RegressionMetrics {
+    let mean = p.mean();
+    let n = y.len() as f64;
+    let rmse = (mean
+        .iter()
+        .zip(y)
+        .map(|(m, t)| (m - t).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    let mae = mean.iter().zip(y).map(|(m, t)| (m - t).abs()).sum::<f64>() / n;
+    let log_lik = p.log_density(y).iter().sum::<f64>() / n;
+    RegressionMetrics {
+        rmse,
+        mae,
+        log_lik,
+        rows: y.len(),
+    }
+}
+
+/// Classification metrics of a predictive against integer labels `y`.
+pub fn classification_metrics(p: &ClassPredictive, y: &[f64]) -> Result<ClassificationMetrics> {
+    let probs = p.probs();
+    let k = p.classes;
+    let pred = p.predicted();
+    let n = y.len() as f64;
+    let (mut acc, mut nll, mut brier) = (0.0, 0.0, 0.0);
+    for (i, &label) in y.iter().enumerate() {
+        let c = label as usize;
+        if label < 0.0 || label.fract() != 0.0 || c >= k {
+            return Err(Error::Invalid(format!(
+                "row {}: label {label} is not a class in 0..{k}",
+                i + 1
+            )));
+        }
+        let row = &probs[i * k..(i + 1) * k];
+        acc += f64::from(u8::from(pred[i] == c));
+        nll -= row[c].max(1e-300).ln();
+        brier += row
+            .iter()
+            .enumerate()
+            .map(|(j, q)| (q - f64::from(u8::from(j == c))).powi(2))
+            .sum::<f64>();
+    }
+    Ok(ClassificationMetrics {
+        accuracy: acc / n,
+        nll: nll / n,
+        brier: brier / n,
+        rows: y.len(),
+    })
+}
+
+/// Metrics for any predictive.
+pub fn metrics(p: &Predictive, y: &[f64]) -> Result<Metrics> {
+    Ok(match p {
+        Predictive::Regression(r) => Metrics::Regression(regression_metrics(r, y)),
+        Predictive::Classification(c) => Metrics::Classification(classification_metrics(c, y)?),
+    })
+}
+
+/// Mean and standard error (sample sd / √n) of a list of values.
+pub fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    if v.len() < 2 {
+        return (m, f64::NAN);
+    }
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    (m, (var / n).sqrt())
+}

@@ -1,0 +1,210 @@
+//! Fitting end to end: raw data → standardisation → model spec → priors → inference →
+//! `FittedModel` (posterior + record of how it was obtained).
+
+use crate::config::{Config, LikelihoodConfig};
+use crate::data::{ConstantColumn, Dataset, Standardizer, Task};
+use crate::error::{Error, Result};
+use crate::infer::{self, Method, Posterior, Progress};
+use crate::model::ModelSpec;
+use crate::nn::Mlp;
+use crate::predict::Predictive;
+use crate::prior::{PriorSet, NO_PRIOR};
+use serde::{Deserialize, Serialize};
+
+/// Where the training data came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataRecord {
+    /// Source file.
+    pub source: String,
+    /// Rows used for training.
+    pub rows: usize,
+    /// Content hash of the training data.
+    pub fingerprint: String,
+    /// Feature column names.
+    pub features: Vec<String>,
+    /// Target column name.
+    pub target: String,
+}
+
+/// Everything needed to reproduce and audit a fit; saved as JSON in the artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitRecord {
+    /// Version of Credence that made the fit.
+    pub crate_version: String,
+    /// Inference method name.
+    pub method: String,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Network and likelihood.
+    pub model: ModelSpec,
+    /// Regression or classification.
+    pub task: Task,
+    /// The priors, or `None` for maximum likelihood.
+    pub priors: Option<PriorSet>,
+    /// Which prior covers which parameter group (group name, prior index).
+    pub prior_assignment: Vec<(String, usize)>,
+    /// "no prior (maximum likelihood)" or a one-line summary of the priors.
+    pub prior_summary: String,
+    /// Standardisation learned from the training data.
+    pub standardizer: Standardizer,
+    /// Training data description.
+    pub data: DataRecord,
+    /// Method settings used (training, inference table).
+    pub settings: serde_json::Value,
+    /// What happened during the fit (trace, early stopping, diagnostics).
+    pub outcome: serde_json::Value,
+    /// Artifact kind of the posterior.
+    pub posterior_kind: String,
+}
+
+/// A fitted model: the record and the posterior.
+#[derive(Debug)]
+pub struct FittedModel {
+    /// How it was obtained.
+    pub record: FitRecord,
+    /// The posterior over parameters.
+    pub posterior: Box<dyn Posterior>,
+}
+
+/// Options of a fit beyond the config file.
+#[derive(Clone, Copy)]
+pub struct FitOptions<'a> {
+    /// Inference method.
+    pub method: Method,
+    /// Seed.
+    pub seed: u64,
+    /// Progress reporter.
+    pub progress: &'a dyn Progress,
+    /// Refuse constant columns (true for user data; the UCI protocol keeps them).
+    pub strict_columns: bool,
+}
+
+/// Summarises the priors in one line.
+pub fn prior_summary(priors: Option<&PriorSet>) -> String {
+    match priors {
+        None => NO_PRIOR.to_string(),
+        Some(p) => p
+            .priors
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} ~ {} [{}]",
+                    p.params,
+                    p.distribution.describe(),
+                    p.provenance.kind.as_str()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// Fits a model to raw (unstandardised) training data.
+pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<FittedModel> {
+    let lik_cfg = config
+        .model
+        .likelihood
+        .clone()
+        .unwrap_or(LikelihoodConfig::Gaussian { noise: None });
+    let likelihood = lik_cfg.resolve(|| data.class_count())?;
+    let task = if likelihood.is_classification() {
+        Task::Classification {
+            classes: likelihood.classes(),
+        }
+    } else {
+        Task::Regression
+    };
+    if opts.strict_columns {
+        data.check_not_constant()?;
+    }
+    let constant = if opts.strict_columns {
+        ConstantColumn::Error
+    } else {
+        ConstantColumn::Keep
+    };
+    let standardizer = Standardizer::fit(data, likelihood.is_regression(), constant)?;
+    let std_data = standardizer.transform(data)?;
+    let mut sizes = vec![data.features];
+    sizes.extend(&config.model.hidden);
+    sizes.push(likelihood.outputs());
+    let spec = ModelSpec {
+        mlp: Mlp::new(sizes, config.model.activation),
+        likelihood,
+    };
+    let layout = spec.layout();
+    let priors = if opts.method.uses_prior() {
+        Some(
+            config
+                .priors
+                .clone()
+                .unwrap_or_else(PriorSet::default_priors),
+        )
+    } else {
+        None
+    };
+    // A fixed-noise or noise-free likelihood has no noise group: drop a noise prior then.
+    let priors = priors.map(|mut p| {
+        if layout.group("noise").is_none() {
+            p.priors.retain(|q| q.params != "noise");
+        }
+        p
+    });
+    let resolved = priors
+        .as_ref()
+        .map(|p| p.resolve(&layout, &config.source))
+        .transpose()?;
+    let (posterior, outcome): (Box<dyn Posterior>, serde_json::Value) = match opts.method {
+        Method::Mle | Method::Map => {
+            let pf = infer::train_point(
+                &spec,
+                resolved.as_ref(),
+                &std_data,
+                &config.training,
+                opts.seed,
+                opts.progress,
+            )?;
+            let outcome = serde_json::to_value(&pf).map_err(|e| Error::Invalid(e.to_string()))?;
+            (Box::new(infer::DrawsPosterior::point(pf.theta)), outcome)
+        }
+    };
+    let record = FitRecord {
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        method: opts.method.name().to_string(),
+        seed: opts.seed,
+        model: spec,
+        task,
+        prior_summary: prior_summary(priors.as_ref()),
+        prior_assignment: resolved.map(|r| r.assignment).unwrap_or_default(),
+        priors,
+        standardizer,
+        data: DataRecord {
+            source: data.source.clone(),
+            rows: data.rows,
+            fingerprint: data.fingerprint(),
+            features: data.feature_names.clone(),
+            target: data.target_name.clone(),
+        },
+        settings: serde_json::json!({ "training": config.training, "inference": config.inference }),
+        outcome,
+        posterior_kind: posterior.kind().to_string(),
+    };
+    Ok(FittedModel { record, posterior })
+}
+
+impl FittedModel {
+    /// Predictive at raw (unstandardised) inputs, in the target's original units.
+    pub fn predict(&self, data: &Dataset, seed: u64) -> Result<Predictive> {
+        let x = self.record.standardizer.transform_x(data)?;
+        let mut r = crate::rng::stream(seed, 0x9e3d);
+        let p = self
+            .posterior
+            .predict(&self.record.model, &x, data.rows, &mut r)?;
+        Ok(match p {
+            Predictive::Regression(rp) => {
+                let s = &self.record.standardizer;
+                Predictive::Regression(rp.to_original_units(s.y_mean, s.y_std))
+            }
+            c => c,
+        })
+    }
+}

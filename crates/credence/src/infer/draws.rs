@@ -1,0 +1,147 @@
+//! A posterior represented by equally weighted parameter vectors: one (MLE, MAP), the members of
+//! an ensemble, or MCMC draws.
+
+use super::{NamedTensor, Posterior};
+use crate::error::{Error, Result};
+use crate::model::ModelSpec;
+use crate::predict::{ClassPredictive, NoiseFamily, Predictive, RegressionPredictive};
+use crate::rng::Rng;
+use std::collections::BTreeMap;
+
+/// Equally weighted parameter vectors.
+#[derive(Debug, Clone)]
+pub struct DrawsPosterior {
+    /// The parameter vectors.
+    pub draws: Vec<Vec<f64>>,
+}
+
+impl DrawsPosterior {
+    /// A posterior concentrated on one point (MLE or MAP).
+    pub fn point(theta: Vec<f64>) -> Self {
+        DrawsPosterior { draws: vec![theta] }
+    }
+
+    /// Rebuilds from an artifact's `draws` tensor.
+    pub fn from_tensors(t: &BTreeMap<String, NamedTensor>) -> Result<Self> {
+        let d = t
+            .get("draws")
+            .ok_or_else(|| Error::Invalid("artifact has no 'draws' tensor".into()))?;
+        if d.shape.len() != 2 || d.shape[0] * d.shape[1] != d.data.len() {
+            return Err(Error::Invalid(format!(
+                "'draws' tensor has a bad shape {:?}",
+                d.shape
+            )));
+        }
+        Ok(DrawsPosterior {
+            draws: d.data.chunks(d.shape[1]).map(<[f64]>::to_vec).collect(),
+        })
+    }
+}
+
+/// Predictive of an equal-weight set of parameter vectors (standardised units).
+pub fn predict_draws(
+    spec: &ModelSpec,
+    draws: &[Vec<f64>],
+    x: &[f64],
+    rows: usize,
+) -> Result<Predictive> {
+    let lik = &spec.likelihood;
+    let k = spec.mlp.outputs();
+    let mut ws = spec.mlp.workspace(rows);
+    let classes = lik.classes();
+    let mut means = Vec::with_capacity(draws.len());
+    let mut noise = Vec::with_capacity(draws.len());
+    let mut members = Vec::with_capacity(draws.len());
+    for theta in draws {
+        spec.mlp.forward(theta, x, rows, &mut ws);
+        let out = ws.output();
+        if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Numeric(format!(
+                "network output at row {} is {} (not finite); the parameters may have diverged",
+                i / k + 1,
+                out[i]
+            )));
+        }
+        let ls = spec.log_sigma(theta);
+        if classes > 0 {
+            let mut p = vec![0.0; rows * classes];
+            for n in 0..rows {
+                lik.probs(
+                    &out[n * k..(n + 1) * k],
+                    &mut p[n * classes..(n + 1) * classes],
+                );
+            }
+            members.push(p);
+        } else {
+            let (m, v): (Vec<f64>, Vec<f64>) = (0..rows)
+                .map(|n| lik.mean_var(&out[n * k..(n + 1) * k], ls))
+                .unzip();
+            means.push(m);
+            // For Student-t the component keeps σ² (its family adds the df factor).
+            let v = match lik {
+                crate::likelihood::Likelihood::StudentT { noise: fixed, .. } => {
+                    let s2 = fixed.map_or((2.0 * ls).exp(), |s| s * s);
+                    vec![s2; rows]
+                }
+                _ => v,
+            };
+            noise.push(v);
+        }
+    }
+    if classes > 0 {
+        return Ok(Predictive::Classification(ClassPredictive {
+            rows,
+            classes,
+            members,
+        }));
+    }
+    let family = match lik {
+        crate::likelihood::Likelihood::StudentT { df, .. } => NoiseFamily::StudentT(*df),
+        crate::likelihood::Likelihood::Poisson => NoiseFamily::Poisson,
+        _ => NoiseFamily::Gaussian,
+    };
+    let func_var = vec![vec![0.0; rows]; draws.len()];
+    Ok(Predictive::Regression(RegressionPredictive {
+        rows,
+        family,
+        means,
+        noise_var: noise,
+        func_var,
+    }))
+}
+
+impl Posterior for DrawsPosterior {
+    fn kind(&self) -> &'static str {
+        "draws"
+    }
+
+    fn predict(
+        &self,
+        spec: &ModelSpec,
+        x: &[f64],
+        rows: usize,
+        _rng: &mut Rng,
+    ) -> Result<Predictive> {
+        predict_draws(spec, &self.draws, x, rows)
+    }
+
+    fn tensors(&self) -> Vec<NamedTensor> {
+        let d = self.draws.first().map_or(0, Vec::len);
+        vec![NamedTensor {
+            name: "draws".into(),
+            shape: vec![self.draws.len(), d],
+            data: self.draws.concat(),
+        }]
+    }
+
+    fn center(&self) -> Vec<f64> {
+        let s = self.draws.len() as f64;
+        let mut c = vec![0.0; self.draws.first().map_or(0, Vec::len)];
+        for d in &self.draws {
+            for (ci, di) in c.iter_mut().zip(d) {
+                *ci += di / s;
+            }
+        }
+        c
+    }
+}

@@ -1,0 +1,114 @@
+//! Inference methods. Each turns a model (network + likelihood + priors + data) into a
+//! `Posterior`, which predicts; all methods share that interface.
+
+mod draws;
+mod point;
+
+pub use draws::{predict_draws, DrawsPosterior};
+pub use point::{train_point, PointFit};
+
+use crate::error::{Error, Result};
+use crate::model::ModelSpec;
+use crate::predict::Predictive;
+use crate::rng::Rng;
+use std::collections::BTreeMap;
+
+/// The inference methods Credence knows by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// Maximum likelihood: no prior.
+    Mle,
+    /// Maximum a posteriori: the mode of the posterior under the stated priors.
+    Map,
+}
+
+impl Method {
+    /// All methods, in the order they are documented.
+    pub const ALL: [Method; 2] = [Method::Mle, Method::Map];
+
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Mle => "mle",
+            Method::Map => "map",
+        }
+    }
+
+    /// Parses a method name.
+    pub fn parse(s: &str) -> Result<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|m| m.name()).collect();
+                Error::Invalid(format!(
+                    "unknown method '{s}'; expected one of: {}",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// Whether the method uses a prior.
+    pub fn uses_prior(self) -> bool {
+        !matches!(self, Method::Mle)
+    }
+}
+
+/// A tensor saved in a model artifact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    /// Name in the safetensors file.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Row-major values.
+    pub data: Vec<f64>,
+}
+
+/// Reports progress of long runs (a progress bar in the CLI; nothing in the library's tests).
+pub trait Progress: Sync {
+    /// A phase begins with `total` steps.
+    fn start(&self, _total: u64, _what: &str) {}
+    /// `pos` steps are done; `msg` is a short status.
+    fn tick(&self, _pos: u64, _msg: &str) {}
+    /// The phase ended.
+    fn finish(&self) {}
+}
+
+/// A progress reporter that reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+impl Progress for Silent {}
+
+/// A posterior over network parameters that can predict.
+pub trait Posterior: Send + Sync + std::fmt::Debug {
+    /// Storage kind in artifacts (`draws`, …).
+    fn kind(&self) -> &'static str;
+    /// Predictive distribution at standardised inputs `x` (`rows × features`), in standardised
+    /// target units.
+    fn predict(
+        &self,
+        spec: &ModelSpec,
+        x: &[f64],
+        rows: usize,
+        rng: &mut Rng,
+    ) -> Result<Predictive>;
+    /// Tensors that represent the posterior in an artifact.
+    fn tensors(&self) -> Vec<NamedTensor>;
+    /// A representative parameter vector (the posterior mean or the point estimate).
+    fn center(&self) -> Vec<f64>;
+}
+
+/// Rebuilds a posterior from the tensors of an artifact.
+pub fn posterior_from_tensors(
+    kind: &str,
+    tensors: &BTreeMap<String, NamedTensor>,
+) -> Result<Box<dyn Posterior>> {
+    match kind {
+        "draws" => Ok(Box::new(DrawsPosterior::from_tensors(tensors)?)),
+        other => Err(Error::Invalid(format!(
+            "unknown posterior kind '{other}' in the artifact"
+        ))),
+    }
+}

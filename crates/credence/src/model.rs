@@ -1,0 +1,218 @@
+//! The model: network + likelihood + priors over standardised data, as a `LogDensity`
+//! (full batch) with a minibatch estimate for stochastic optimisers and samplers.
+
+use crate::data::Dataset;
+use crate::density::{check_finite, LogDensity};
+use crate::error::{Error, Result};
+use crate::likelihood::Likelihood;
+use crate::nn::{Mlp, ParamLayout, Workspace};
+use crate::prior::ResolvedPriors;
+use serde::{Deserialize, Serialize};
+
+/// What a model is, independent of data: the network and the likelihood.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// The network.
+    pub mlp: Mlp,
+    /// The likelihood.
+    pub likelihood: Likelihood,
+}
+
+impl ModelSpec {
+    /// Layout of the full parameter vector (network, then log σ when the noise is learned).
+    pub fn layout(&self) -> ParamLayout {
+        self.mlp.layout(self.likelihood.learns_noise())
+    }
+
+    /// Total number of parameters.
+    pub fn dim(&self) -> usize {
+        self.mlp.dim() + usize::from(self.likelihood.learns_noise())
+    }
+
+    /// log σ stored in θ (0 when the noise is fixed or absent).
+    pub fn log_sigma(&self, theta: &[f64]) -> f64 {
+        if self.likelihood.learns_noise() {
+            theta[self.mlp.dim()]
+        } else {
+            self.likelihood.fixed_noise().map_or(0.0, f64::ln)
+        }
+    }
+
+    /// Initial parameters: LeCun-normal weights, zero biases, σ = 1 (standardised units).
+    pub fn init(&self, rng: &mut crate::rng::Rng) -> Vec<f64> {
+        let mut t = self.mlp.init(rng);
+        if self.likelihood.learns_noise() {
+            t.push(0.0);
+        }
+        t
+    }
+}
+
+/// A model bound to (standardised) training data; evaluates log p(θ | data) up to a constant.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Network and likelihood.
+    pub spec: ModelSpec,
+    /// Priors; `None` means maximum likelihood (no prior).
+    pub priors: Option<ResolvedPriors>,
+    /// Include the log σ change-of-variables term (for sampling).
+    pub jacobian: bool,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    rows: usize,
+    ws: Workspace,
+    bx: Vec<f64>,
+    by: Vec<f64>,
+    bws: Workspace,
+}
+
+impl Model {
+    /// Binds a model to standardised data.
+    pub fn new(spec: ModelSpec, priors: Option<ResolvedPriors>, data: &Dataset) -> Result<Self> {
+        if data.features != spec.mlp.inputs() {
+            return Err(Error::Invalid(format!(
+                "the network takes {} inputs but the data has {} features",
+                spec.mlp.inputs(),
+                data.features
+            )));
+        }
+        if spec.likelihood.outputs() != spec.mlp.outputs() {
+            return Err(Error::Invalid(format!(
+                "the {} likelihood needs {} network outputs, the network has {}",
+                spec.likelihood.name(),
+                spec.likelihood.outputs(),
+                spec.mlp.outputs()
+            )));
+        }
+        spec.likelihood
+            .validate(&data.y)
+            .map_err(|m| Error::data(&data.source, None, Some(data.target_name.clone()), m))?;
+        let ws = spec.mlp.workspace(data.rows);
+        Ok(Model {
+            spec,
+            priors,
+            jacobian: false,
+            x: data.x.clone(),
+            y: data.y.clone(),
+            rows: data.rows,
+            ws,
+            bx: Vec::new(),
+            by: Vec::new(),
+            bws: Workspace::default(),
+        })
+    }
+
+    /// Number of training rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Standardised training features.
+    pub fn x(&self) -> &[f64] {
+        &self.x
+    }
+
+    /// Standardised training targets.
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
+
+    /// Scaled log likelihood of rows (x, y); adds its gradient to `grad`.
+    #[allow(clippy::too_many_arguments)]
+    fn eval_rows(
+        spec: &ModelSpec,
+        theta: &[f64],
+        x: &[f64],
+        y: &[f64],
+        rows: usize,
+        scale: f64,
+        ws: &mut Workspace,
+        grad: &mut [f64],
+    ) -> f64 {
+        spec.mlp.forward(theta, x, rows, ws);
+        let nd = spec.mlp.dim();
+        let ls = spec.log_sigma(theta);
+        let mut gls = 0.0;
+        let (out, og) = ws.output_and_grad();
+        let ll = spec
+            .likelihood
+            .log_lik(out, y, ls, scale, Some(og), &mut gls);
+        spec.mlp.backward(theta, x, rows, ws, grad);
+        if spec.likelihood.learns_noise() {
+            grad[nd] += gls;
+        }
+        ll
+    }
+
+    /// Log likelihood of all training rows at θ (no prior).
+    pub fn log_likelihood(&mut self, theta: &[f64]) -> f64 {
+        self.spec
+            .mlp
+            .forward(theta, &self.x, self.rows, &mut self.ws);
+        let mut g = 0.0;
+        self.spec.likelihood.log_lik(
+            self.ws.output(),
+            &self.y,
+            self.spec.log_sigma(theta),
+            1.0,
+            None,
+            &mut g,
+        )
+    }
+
+    /// Unbiased minibatch estimate of log p(θ | data) and its gradient: prior + (N/B)·Σ_batch log lik.
+    pub fn logp_grad_batch(
+        &mut self,
+        theta: &[f64],
+        batch: &[usize],
+        grad: &mut [f64],
+    ) -> Result<f64> {
+        let f = self.spec.mlp.inputs();
+        self.bx.clear();
+        self.by.clear();
+        for &i in batch {
+            self.bx.extend_from_slice(&self.x[i * f..(i + 1) * f]);
+            self.by.push(self.y[i]);
+        }
+        grad.iter_mut().for_each(|g| *g = 0.0);
+        let scale = self.rows as f64 / batch.len() as f64;
+        let mut lp = Self::eval_rows(
+            &self.spec,
+            theta,
+            &self.bx,
+            &self.by,
+            batch.len(),
+            scale,
+            &mut self.bws,
+            grad,
+        );
+        if let Some(p) = &self.priors {
+            lp += p.log_prior_grad(theta, grad, self.jacobian);
+        }
+        check_finite(lp, grad)
+    }
+}
+
+impl LogDensity for Model {
+    fn dim(&self) -> usize {
+        self.spec.dim()
+    }
+
+    fn logp_grad(&mut self, theta: &[f64], grad: &mut [f64]) -> Result<f64> {
+        grad.iter_mut().for_each(|g| *g = 0.0);
+        let mut lp = Self::eval_rows(
+            &self.spec,
+            theta,
+            &self.x,
+            &self.y,
+            self.rows,
+            1.0,
+            &mut self.ws,
+            grad,
+        );
+        if let Some(p) = &self.priors {
+            lp += p.log_prior_grad(theta, grad, self.jacobian);
+        }
+        check_finite(lp, grad)
+    }
+}

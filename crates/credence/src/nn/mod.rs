@@ -1,0 +1,14 @@
+//! The MLP engine: flat f64 parameters, dense layers, hand-written forward and reverse passes
+//! with reusable workspaces. Sits between the model (which adds likelihood and prior) and data.
+
+mod activation;
+/// Scalar activation helpers shared with likelihoods.
+pub mod activation_fns {
+    pub use super::activation::{sigmoid, softplus};
+}
+mod layout;
+mod mlp;
+
+pub use activation::Activation;
+pub use layout::{GroupKind, ParamGroup, ParamLayout};
+pub use mlp::{Mlp, Workspace};

@@ -1,0 +1,11 @@
+//! Priors with provenance: each parameter group gets a distribution and a record of where the
+//! belief comes from (evidence, values, or a labelled default).
+
+mod provenance;
+mod set;
+
+pub use provenance::{Provenance, ProvenanceKind};
+pub use set::{NoiseParam, Prior, PriorSet, ResolvedPriors};
+
+/// The wording used everywhere for a fit without a prior.
+pub const NO_PRIOR: &str = "no prior (maximum likelihood)";

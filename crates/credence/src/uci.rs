@@ -1,0 +1,154 @@
+//! The UCI regression benchmark protocol: fit on each fixed split's training rows (standardised
+//! with training statistics), evaluate on its test rows in original units, and summarise as
+//! mean ± standard error over splits, beside published results.
+
+use crate::config::Config;
+use crate::data::uci::UciFolder;
+use crate::error::{Error, Result};
+use crate::eval::{mean_se, regression_metrics};
+use crate::fit::{fit, FitOptions};
+use crate::infer::{Method, Progress};
+use crate::predict::Predictive;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+/// Result of one split.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SplitResult {
+    /// Split index.
+    pub split: usize,
+    /// Test RMSE (original units).
+    pub rmse: f64,
+    /// Mean test log predictive density per point (original units).
+    pub ll: f64,
+    /// Seconds the fit and evaluation took.
+    pub seconds: f64,
+}
+
+/// Summary over splits, in the shape `bench uci --json` prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UciResult {
+    /// Dataset name.
+    pub dataset: String,
+    /// Method name.
+    pub method: String,
+    /// Number of splits run.
+    pub splits: usize,
+    /// Mean test RMSE.
+    pub rmse_mean: f64,
+    /// Standard error of the test RMSE over splits.
+    pub rmse_se: f64,
+    /// Mean test log-likelihood.
+    pub ll_mean: f64,
+    /// Standard error of the test log-likelihood over splits.
+    pub ll_se: f64,
+    /// Wall-clock seconds for all splits.
+    pub seconds: f64,
+    /// Per-split results.
+    pub per_split: Vec<SplitResult>,
+}
+
+/// Runs the protocol on the first `splits` splits of a dataset folder.
+pub fn run(
+    dir: &Path,
+    method: Method,
+    config: &Config,
+    splits: Option<usize>,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<UciResult> {
+    let folder = UciFolder::open(dir)?;
+    let n = splits.unwrap_or(folder.n_splits).min(folder.n_splits);
+    if n == 0 {
+        return Err(Error::Invalid("--splits must be at least 1".into()));
+    }
+    let mut cfg = config.clone();
+    if cfg.model.hidden == crate::config::ModelConfig::default().hidden {
+        cfg.model.hidden = vec![folder.n_hidden];
+    }
+    let start = Instant::now();
+    progress.start(n as u64, &format!("{} {}", folder.name, method.name()));
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let silent = crate::infer::Silent;
+    let per_split: Vec<SplitResult> = (0..n)
+        .into_par_iter()
+        .map(|k| -> Result<SplitResult> {
+            let t0 = Instant::now();
+            let (train, test) = folder.split(k)?;
+            let opts = FitOptions {
+                method,
+                seed: seed.wrapping_add(k as u64),
+                progress: &silent,
+                strict_columns: false,
+            };
+            let model = fit(&train, &cfg, opts)?;
+            let Predictive::Regression(p) = model.predict(&test, seed)? else {
+                return Err(Error::Invalid(
+                    "the UCI benchmark needs a regression likelihood".into(),
+                ));
+            };
+            let m = regression_metrics(&p, &test.y);
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress.tick(d, &format!("split {k}: rmse {:.3}", m.rmse));
+            Ok(SplitResult {
+                split: k,
+                rmse: m.rmse,
+                ll: m.log_lik,
+                seconds: t0.elapsed().as_secs_f64(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    progress.finish();
+    let rmse: Vec<f64> = per_split.iter().map(|s| s.rmse).collect();
+    let ll: Vec<f64> = per_split.iter().map(|s| s.ll).collect();
+    let (rmse_mean, rmse_se) = mean_se(&rmse);
+    let (ll_mean, ll_se) = mean_se(&ll);
+    Ok(UciResult {
+        dataset: folder.name,
+        method: method.name().to_string(),
+        splits: n,
+        rmse_mean,
+        rmse_se,
+        ll_mean,
+        ll_se,
+        seconds: start.elapsed().as_secs_f64(),
+        per_split,
+    })
+}
+
+/// A published result row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Published {
+    /// Method name as published.
+    pub method: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Test RMSE mean (missing for some papers).
+    pub rmse_mean: Option<f64>,
+    /// Its standard error.
+    pub rmse_se: Option<f64>,
+    /// Test log-likelihood mean.
+    pub ll_mean: Option<f64>,
+    /// Its standard error.
+    pub ll_se: Option<f64>,
+    /// Where the numbers come from.
+    pub source: String,
+}
+
+/// Reads `published_results.csv`, keeping the rows for `dataset`.
+pub fn published(path: &Path, dataset: &str) -> Result<Vec<Published>> {
+    let mut r = csv::Reader::from_path(path)
+        .map_err(|e| Error::data(path.display().to_string(), None, None, e.to_string()))?;
+    let mut out = Vec::new();
+    for (i, row) in r.deserialize::<Published>().enumerate() {
+        let row = row.map_err(|e| {
+            Error::data(path.display().to_string(), Some(i + 2), None, e.to_string())
+        })?;
+        if row.dataset == dataset {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
