@@ -1,6 +1,7 @@
 //! Dense multilayer perceptron over a flat parameter vector: forward pass and reverse-mode
 //! gradient written by hand, with a workspace reused across calls (no allocation per gradient).
 
+use super::kernels::{affine, affine_backward_input, affine_backward_params};
 use super::{Activation, ParamLayout};
 use serde::{Deserialize, Serialize};
 
@@ -53,23 +54,6 @@ impl Workspace {
     /// Activation derivative of hidden layer `l` (0-based) of the last forward pass.
     pub fn hidden_derivative(&self, l: usize) -> &[f64] {
         &self.derivs[l]
-    }
-}
-
-/// out[n, :] = b + x[n, :] · W, with W row-major `k × m`.
-#[inline]
-fn affine(x: &[f64], rows: usize, k: usize, w: &[f64], b: &[f64], out: &mut [f64]) {
-    let m = b.len();
-    for n in 0..rows {
-        let o = &mut out[n * m..(n + 1) * m];
-        o.copy_from_slice(b);
-        let xr = &x[n * k..(n + 1) * k];
-        for (kk, &xv) in xr.iter().enumerate() {
-            let wr = &w[kk * m..(kk + 1) * m];
-            for (oj, wj) in o.iter_mut().zip(wr) {
-                *oj += xv * wj;
-            }
-        }
     }
 }
 
@@ -160,6 +144,58 @@ impl Mlp {
         }
     }
 
+    /// Forward pass with dropout on every hidden layer's output: each unit of each row is kept
+    /// with probability 1 − `rate` and scaled by 1/(1 − `rate`) (inverted dropout). The mask is
+    /// folded into the stored derivative, so `backward` gives the gradient of the thinned network.
+    pub fn forward_dropout(
+        &self,
+        theta: &[f64],
+        x: &[f64],
+        rows: usize,
+        ws: &mut Workspace,
+        rate: f64,
+        rng: &mut crate::rng::Rng,
+    ) {
+        self.forward(theta, x, rows, ws);
+        if rate <= 0.0 {
+            return;
+        }
+        let keep = 1.0 / (1.0 - rate);
+        let layers = self.layers();
+        // Recompute from the first hidden layer on, masking each hidden output before it feeds the next.
+        for l in 0..layers.saturating_sub(1) {
+            let m = self.sizes[l + 1];
+            for (o, d) in ws.outs[l][..rows * m]
+                .iter_mut()
+                .zip(&mut ws.derivs[l][..rows * m])
+            {
+                let s = if crate::rng::uniform(rng) < rate {
+                    0.0
+                } else {
+                    keep
+                };
+                *o *= s;
+                *d *= s;
+            }
+            let (k2, m2) = (self.sizes[l + 1], self.sizes[l + 2]);
+            let (wo, bo) = self.offsets(l + 1);
+            let (before, after) = ws.outs.split_at_mut(l + 1);
+            let out = &mut after[0][..rows * m2];
+            affine(
+                &before[l][..rows * k2],
+                rows,
+                k2,
+                &theta[wo..wo + k2 * m2],
+                &theta[bo..bo + m2],
+                out,
+            );
+            if l + 2 < layers {
+                self.activation
+                    .apply(out, &mut ws.derivs[l + 1][..rows * m2]);
+            }
+        }
+    }
+
     /// Reverse pass after `forward`: adds to `grad` the gradient of Σ out_grad·output with
     /// respect to the network parameters (the first `dim()` entries of `grad`).
     pub fn backward(
@@ -178,39 +214,20 @@ impl Mlp {
             let (wo, bo) = self.offsets(l);
             let input: &[f64] = if l == 0 { x } else { &ws.outs[l - 1] };
             let delta = &ws.delta[..rows * m];
-            // Weight gradient: Σ_n input[n, :]ᵀ delta[n, :]; bias gradient: Σ_n delta[n, :].
             {
                 let (gw, gb) = grad[wo..bo + m].split_at_mut(k * m);
-                for n in 0..rows {
-                    let dr = &delta[n * m..(n + 1) * m];
-                    for (gj, dj) in gb.iter_mut().zip(dr) {
-                        *gj += dj;
-                    }
-                    let xr = &input[n * k..(n + 1) * k];
-                    for (kk, &xv) in xr.iter().enumerate() {
-                        if xv == 0.0 {
-                            continue;
-                        }
-                        for (gj, dj) in gw[kk * m..(kk + 1) * m].iter_mut().zip(dr) {
-                            *gj += xv * dj;
-                        }
-                    }
-                }
+                affine_backward_params(input, delta, rows, k, m, gw, gb);
             }
             if l == 0 {
                 break;
             }
-            // Error at the previous layer: (delta · Wᵀ) ⊙ activation'.
             let w = &theta[wo..wo + k * m];
             let dprev = &mut ws.delta_prev[..rows * k];
-            let der = &ws.derivs[l - 1];
-            for n in 0..rows {
-                let dr = &delta[n * m..(n + 1) * m];
-                for kk in 0..k {
-                    let wr = &w[kk * m..(kk + 1) * m];
-                    let s: f64 = dr.iter().zip(wr).map(|(a, b)| a * b).sum();
-                    dprev[n * k + kk] = s * der[n * k + kk];
-                }
+            affine_backward_input(delta, w, rows, k, m, dprev);
+            // Error at the previous layer's pre-activation: multiply by activation' (and the
+            // dropout mask, folded into the derivative by `forward_dropout`).
+            for (d, der) in dprev.iter_mut().zip(&ws.derivs[l - 1][..rows * k]) {
+                *d *= der;
             }
             std::mem::swap(&mut ws.delta, &mut ws.delta_prev);
         }
