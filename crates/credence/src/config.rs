@@ -141,6 +141,11 @@ pub struct TrainConfig {
     pub max_iterations: usize,
     /// L-BFGS convergence tolerance on the relative change of the objective.
     pub tolerance: f64,
+    /// L2 penalty λ·Σθ² on the network parameters (weight decay): the same optimum as a
+    /// Normal(0, 1/√(2λ)) prior, and reported as such.
+    pub weight_decay: f64,
+    /// L1 penalty λ·Σ|θ| on the network parameters: the same optimum as a Laplace(0, 1/λ) prior.
+    pub l1: f64,
 }
 
 impl Default for TrainConfig {
@@ -155,6 +160,8 @@ impl Default for TrainConfig {
             refit: true,
             max_iterations: 5000,
             tolerance: 1e-10,
+            weight_decay: 0.0,
+            l1: 0.0,
         }
     }
 }
@@ -287,6 +294,14 @@ impl Config {
                     t.learning_rate
                 ),
             });
+        }
+        for (name, v) in [("weight_decay", t.weight_decay), ("l1", t.l1)] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(Error::Config {
+                    file: file.into(),
+                    message: format!("training.{name} must be a non-negative number, found {v}"),
+                });
+            }
         }
         if raw.model.hidden.contains(&0) {
             return Err(Error::Config {

@@ -173,7 +173,19 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
         seed: opts.seed,
         model: spec,
         task,
-        prior_summary: prior_summary(priors.as_ref()),
+        prior_summary: {
+            let pen = crate::model::Penalty {
+                l2: config.training.weight_decay,
+                l1: config.training.l1,
+            };
+            match pen.describe() {
+                Some(d) => format!(
+                    "{}; plus a hidden prior: {d}",
+                    prior_summary(priors.as_ref())
+                ),
+                None => prior_summary(priors.as_ref()),
+            }
+        },
         prior_assignment: resolved.map(|r| r.assignment).unwrap_or_default(),
         priors,
         standardizer,

@@ -48,6 +48,53 @@ impl ModelSpec {
     }
 }
 
+/// Classical penalties on the network parameters (not the noise). They are hidden priors:
+/// L2 weight decay λ is a Normal(0, 1/√(2λ)) prior, L1 λ a Laplace(0, 1/λ) prior.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Penalty {
+    /// λ of λ·Σθ².
+    pub l2: f64,
+    /// λ of λ·Σ|θ|.
+    pub l1: f64,
+}
+
+impl Penalty {
+    /// Whether any penalty is active.
+    pub fn is_active(&self) -> bool {
+        self.l2 > 0.0 || self.l1 > 0.0
+    }
+
+    /// Subtracts the penalty from a log density over `theta` (network part) and its gradient.
+    fn apply(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        let mut lp = 0.0;
+        for (t, g) in theta.iter().zip(grad.iter_mut()) {
+            lp -= self.l2 * t * t + self.l1 * t.abs();
+            *g -= 2.0 * self.l2 * t + self.l1 * t.signum() * f64::from(*t != 0.0);
+        }
+        lp
+    }
+
+    /// The prior this penalty is equivalent to, in words.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.l2 > 0.0 {
+            parts.push(format!(
+                "L2 penalty {} (weight decay): the same optimum as a Normal(0, {:.4}) prior on every network parameter",
+                self.l2,
+                (1.0 / (2.0 * self.l2)).sqrt()
+            ));
+        }
+        if self.l1 > 0.0 {
+            parts.push(format!(
+                "L1 penalty {}: the same optimum as a Laplace(0, {:.4}) prior on every network parameter",
+                self.l1,
+                1.0 / self.l1
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
 /// A model bound to (standardised) training data; evaluates log p(θ | data) up to a constant.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -57,6 +104,8 @@ pub struct Model {
     pub priors: Option<ResolvedPriors>,
     /// Include the log σ change-of-variables term (for sampling).
     pub jacobian: bool,
+    /// Classical penalties (hidden priors), applied on top of `priors`.
+    pub penalty: Penalty,
     x: Vec<f64>,
     y: Vec<f64>,
     rows: usize,
@@ -92,6 +141,7 @@ impl Model {
             spec,
             priors,
             jacobian: false,
+            penalty: Penalty::default(),
             x: data.x.clone(),
             y: data.y.clone(),
             rows: data.rows,
@@ -189,6 +239,10 @@ impl Model {
         if let Some(p) = &self.priors {
             lp += p.log_prior_grad(theta, grad, self.jacobian);
         }
+        if self.penalty.is_active() {
+            let nd = self.spec.mlp.dim();
+            lp += self.penalty.apply(&theta[..nd], &mut grad[..nd]);
+        }
         check_finite(lp, grad)
     }
 }
@@ -212,6 +266,10 @@ impl LogDensity for Model {
         );
         if let Some(p) = &self.priors {
             lp += p.log_prior_grad(theta, grad, self.jacobian);
+        }
+        if self.penalty.is_active() {
+            let nd = self.spec.mlp.dim();
+            lp += self.penalty.apply(&theta[..nd], &mut grad[..nd]);
         }
         check_finite(lp, grad)
     }

@@ -6,7 +6,7 @@ use crate::config::{Optimizer, TrainConfig};
 use crate::data::{train_test_split, Dataset};
 use crate::density::LogDensity;
 use crate::error::{Error, Result};
-use crate::model::{Model, ModelSpec};
+use crate::model::{Model, ModelSpec, Penalty};
 use crate::optim::{lbfgs, Adam};
 use crate::prior::ResolvedPriors;
 use crate::rng;
@@ -28,6 +28,21 @@ pub struct PointFit {
     pub validation_log_lik: Option<f64>,
     /// Whether the optimiser met its tolerance (L-BFGS).
     pub converged: bool,
+}
+
+/// A model on `data` with the priors and the config's penalties.
+fn bound(
+    spec: &ModelSpec,
+    priors: Option<&ResolvedPriors>,
+    data: &Dataset,
+    cfg: &TrainConfig,
+) -> Result<Model> {
+    let mut m = Model::new(spec.clone(), priors.cloned(), data)?;
+    m.penalty = Penalty {
+        l2: cfg.weight_decay,
+        l1: cfg.l1,
+    };
+    Ok(m)
 }
 
 fn adam_epochs(
@@ -86,7 +101,7 @@ pub fn train_point(
     let init = spec.init(&mut init_rng);
     match cfg.optimizer {
         Optimizer::Lbfgs => {
-            let mut model = Model::new(spec.clone(), priors.cloned(), data)?;
+            let mut model = bound(spec, priors, data, cfg)?;
             progress.start(cfg.max_iterations as u64, "L-BFGS");
             let mut calls = 0u64;
             let mut f = |t: &[f64], g: &mut [f64]| -> Result<f64> {
@@ -110,7 +125,7 @@ pub fn train_point(
         Optimizer::Adam => {
             let use_val = cfg.validation_fraction > 0.0 && data.rows >= 20;
             if !use_val {
-                let mut model = Model::new(spec.clone(), priors.cloned(), data)?;
+                let mut model = bound(spec, priors, data, cfg)?;
                 let mut theta = init;
                 progress.start(cfg.epochs as u64, "Adam");
                 let trace = adam_epochs(
@@ -136,7 +151,7 @@ pub fn train_point(
             }
             let (tr, va) = train_test_split(data.rows, cfg.validation_fraction, seed ^ 0x7a1);
             let (dtr, dva) = (data.subset(&tr), data.subset(&va));
-            let mut model = Model::new(spec.clone(), priors.cloned(), &dtr)?;
+            let mut model = bound(spec, priors, &dtr, cfg)?;
             let mut val = Model::new(spec.clone(), None, &dva)?;
             let mut theta = init.clone();
             let mut best = (f64::NEG_INFINITY, 0usize, theta.clone());
@@ -162,7 +177,7 @@ pub fn train_point(
                     converged: true,
                 });
             }
-            let mut full = Model::new(spec.clone(), priors.cloned(), data)?;
+            let mut full = bound(spec, priors, data, cfg)?;
             let mut theta = init;
             progress.start(best_epoch as u64, "Adam (refit on all rows)");
             let trace = adam_epochs(&mut full, &mut theta, cfg, best_epoch, seed, |e, _, _| {

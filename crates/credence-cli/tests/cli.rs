@@ -1,0 +1,356 @@
+//! End-to-end tests of the `credence` binary: the main commands, and a clear error with a
+//! non-zero exit for each kind of bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn credence(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_credence"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = credence(args);
+    assert!(
+        o.status.success(),
+        "credence {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fails(args: &[&str], expect: &[&str]) {
+    let o = credence(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "credence {args:?} should fail");
+    for e in expect {
+        assert!(
+            err.contains(e),
+            "credence {args:?}: stderr lacks '{e}':\n{err}"
+        );
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A CSV version of the bundled yacht data (6 features and the target `resistance`).
+fn yacht_csv(dir: &Path, rows: usize) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("data/yacht/data.txt")).unwrap();
+    let mut out = String::from("lcb,prismatic,ld,bd,lb,froude,resistance\n");
+    for line in text.lines().filter(|l| !l.trim().is_empty()).take(rows) {
+        out.push_str(&line.split_whitespace().collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    let p = dir.join("yacht.csv");
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+const FAST: &str = "[model]\nhidden = [10]\n[training]\nepochs = 30\n";
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn fit_predict_evaluate_round_trip() {
+    let t = tempfile::tempdir().unwrap();
+    let data = yacht_csv(t.path(), 120);
+    let cfg = write(t.path(), "fast.toml", FAST);
+    let out = t.path().join("model");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let s = ok(&[
+        "fit",
+        "--data",
+        d,
+        "--target",
+        "resistance",
+        "--config",
+        &cfg,
+        "--method",
+        "map",
+        "--out",
+        o,
+        "--quiet",
+    ]);
+    assert!(s.is_empty());
+    let s = ok(&[
+        "fit",
+        "--data",
+        d,
+        "--target",
+        "resistance",
+        "--config",
+        &cfg,
+        "--method",
+        "mle",
+        "--out",
+        o,
+    ]);
+    assert!(s.contains("no prior (maximum likelihood)"), "{s}");
+    let preds = ok(&["predict", "--model", o, "--data", d]);
+    let lines: Vec<&str> = preds.lines().collect();
+    assert_eq!(lines[0], "mean,std,epistemic_std,aleatoric_std");
+    assert_eq!(lines.len(), 121);
+    let pred_file = t.path().join("p.csv");
+    ok(&[
+        "predict",
+        "--model",
+        o,
+        "--data",
+        d,
+        "--out",
+        pred_file.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&pred_file).unwrap(), preds);
+    let json = ok(&["evaluate", "--model", o, "--data", d, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    assert!(v["metrics"]["rmse"].as_f64().unwrap() > 0.0);
+    assert!(v["metrics"]["log_lik"].as_f64().unwrap().is_finite());
+}
+
+#[test]
+fn bench_uci_json_has_the_fields() {
+    let dir = repo().join("data/yacht");
+    let t = tempfile::tempdir().unwrap();
+    let cfg = write(t.path(), "fast.toml", FAST);
+    let s = ok(&[
+        "bench",
+        "uci",
+        dir.to_str().unwrap(),
+        "--method",
+        "map",
+        "--splits",
+        "2",
+        "--config",
+        &cfg,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(s.lines().last().unwrap()).unwrap();
+    for k in [
+        "dataset",
+        "method",
+        "splits",
+        "rmse_mean",
+        "rmse_se",
+        "ll_mean",
+        "ll_se",
+        "seconds",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}: {v}");
+    }
+    assert_eq!(v["splits"], 2);
+    let table = ok(&[
+        "bench",
+        "uci",
+        dir.to_str().unwrap(),
+        "--splits",
+        "2",
+        "--config",
+        &cfg,
+        "--published",
+        repo().join("data/published_results.csv").to_str().unwrap(),
+    ]);
+    assert!(
+        table.contains("PBP") && table.contains("credence map"),
+        "{table}"
+    );
+}
+
+#[test]
+fn bad_data_gets_a_clear_error() {
+    let t = tempfile::tempdir().unwrap();
+    let o = t.path().join("m");
+    let o = o.to_str().unwrap();
+    let cases: [(&str, &str, &[&str]); 6] = [
+        (
+            "ragged.csv",
+            "a,b,y\n1,2,3\n4,5\n",
+            &["ragged.csv", "line 3", "ragged row"],
+        ),
+        (
+            "text.csv",
+            "a,b,y\n1,2,3\n4,oops,6\n",
+            &[
+                "text.csv",
+                "line 3",
+                "column 'b'",
+                "expected a number, found 'oops'",
+            ],
+        ),
+        (
+            "nan.csv",
+            "a,b,y\n1,2,3\n4,NaN,6\n",
+            &["nan.csv", "line 3", "column 'b'", "finite"],
+        ),
+        (
+            "inf.csv",
+            "a,b,y\n1,2,3\n4,5,-inf\n",
+            &["inf.csv", "line 3", "column 'y'", "finite"],
+        ),
+        ("empty.csv", "a,b,y\n", &["empty.csv", "no data rows"]),
+        (
+            "const.csv",
+            "a,b,y\n1,2,3\n1,5,6\n1,7,2\n",
+            &["const.csv", "column 'a'", "constant"],
+        ),
+    ];
+    for (name, text, expect) in cases {
+        let p = write(t.path(), name, text);
+        fails(&["fit", "--data", &p, "--target", "y", "--out", o], expect);
+    }
+    let p = write(t.path(), "good.csv", "a,b,y\n1,2,3\n2,5,6\n3,7,2\n");
+    fails(
+        &["fit", "--data", &p, "--target", "price", "--out", o],
+        &["good.csv", "column 'price'", "a, b, y"],
+    );
+    fails(
+        &[
+            "fit",
+            "--data",
+            "/no/such/file.csv",
+            "--target",
+            "y",
+            "--out",
+            o,
+        ],
+        &["/no/such/file.csv"],
+    );
+    fails(
+        &[
+            "fit", "--data", &p, "--target", "y", "--method", "magic", "--out", o,
+        ],
+        &["unknown method 'magic'"],
+    );
+    assert!(
+        !Path::new(o).exists(),
+        "nothing is written when the fit fails"
+    );
+}
+
+#[test]
+fn bad_config_gets_a_clear_error() {
+    let t = tempfile::tempdir().unwrap();
+    let data = yacht_csv(t.path(), 120);
+    let d = data.to_str().unwrap();
+    let o = t.path().join("m");
+    let o = o.to_str().unwrap();
+    let no_prov = write(t.path(), "noprov.toml", "[[prior]]\nparams = \"*\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\n");
+    fails(
+        &[
+            "fit",
+            "--data",
+            d,
+            "--target",
+            "resistance",
+            "--config",
+            &no_prov,
+            "--out",
+            o,
+        ],
+        &["noprov.toml", "has no provenance", "kind"],
+    );
+    let partial = write(
+        t.path(),
+        "partial.toml",
+        "[[prior]]\nparams = \"*.weight\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\nprovenance = { kind = \"default\", source = \"me\" }\n",
+    );
+    fails(
+        &[
+            "fit",
+            "--data",
+            d,
+            "--target",
+            "resistance",
+            "--config",
+            &partial,
+            "--out",
+            o,
+        ],
+        &["partial.toml", "'layer1.bias' has no prior"],
+    );
+    let typo = write(t.path(), "typo.toml", "[training]\nepoch = 3\n");
+    fails(
+        &[
+            "fit",
+            "--data",
+            d,
+            "--target",
+            "resistance",
+            "--config",
+            &typo,
+            "--out",
+            o,
+        ],
+        &["typo.toml", "epoch"],
+    );
+}
+
+#[test]
+fn predicting_with_the_wrong_columns_fails_clearly() {
+    let t = tempfile::tempdir().unwrap();
+    let data = yacht_csv(t.path(), 120);
+    let cfg = write(t.path(), "fast.toml", FAST);
+    let out = t.path().join("model");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    ok(&[
+        "fit",
+        "--data",
+        d,
+        "--target",
+        "resistance",
+        "--config",
+        &cfg,
+        "--out",
+        o,
+        "--quiet",
+    ]);
+    let missing = write(
+        t.path(),
+        "missing.csv",
+        "lcb,prismatic,ld,bd,lb\n1,2,3,4,5\n",
+    );
+    fails(
+        &["predict", "--model", o, "--data", &missing],
+        &["froude", "lacks"],
+    );
+    let no_target = write(
+        t.path(),
+        "nt.csv",
+        "lcb,prismatic,ld,bd,lb,froude\n1,2,3,4,5,6\n",
+    );
+    ok(&["predict", "--model", o, "--data", &no_target]);
+    fails(
+        &["evaluate", "--model", o, "--data", &no_target],
+        &["target column 'resistance'"],
+    );
+    // Whitespace data has numbered columns; the model's named features are not there.
+    let ws = write(t.path(), "w.txt", "1 2 3\n4 5 6\n");
+    fails(&["predict", "--model", o, "--data", &ws], &["lacks"]);
+    fails(
+        &[
+            "predict",
+            "--model",
+            t.path().to_str().unwrap(),
+            "--data",
+            &no_target,
+        ],
+        &["no model.json"],
+    );
+}
+
+#[test]
+fn demo_runs_and_reports_priors() {
+    let s = ok(&["demo", "--quiet"]);
+    assert!(s.contains("no prior (maximum likelihood)"), "{s}");
+    assert!(s.contains("provenance: default"), "{s}");
+    let j = ok(&["demo", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(j.lines().last().unwrap()).unwrap();
+    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+}

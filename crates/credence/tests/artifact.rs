@@ -1,0 +1,99 @@
+//! Saving and loading fitted models: round trip, and clear errors for damaged artifacts.
+
+use credence::artifact::{load, save, RECORD_FILE};
+use credence::config::Config;
+use credence::data::Dataset;
+use credence::fit::{fit, FitOptions};
+use credence::infer::Silent;
+use credence::{Method, Predictive};
+
+fn small_fit(method: Method) -> (credence::FittedModel, Dataset) {
+    let mut r = credence::rng::stream(1, 0);
+    let x: Vec<f64> = (0..60 * 3).map(|_| credence::rng::normal(&mut r)).collect();
+    let y: Vec<f64> = (0..60)
+        .map(|i| x[3 * i] - 2.0 * x[3 * i + 2] + 0.1 * credence::rng::normal(&mut r))
+        .collect();
+    let data = Dataset::from_arrays(x, y, 3).unwrap();
+    let mut cfg = Config::default();
+    cfg.model.hidden = vec![8];
+    cfg.training.epochs = 50;
+    let m = fit(
+        &data,
+        &cfg,
+        FitOptions {
+            method,
+            seed: 4,
+            progress: &Silent,
+            strict_columns: true,
+        },
+    )
+    .unwrap();
+    (m, data)
+}
+
+fn means(p: Predictive) -> Vec<f64> {
+    match p {
+        Predictive::Regression(r) => r.mean(),
+        Predictive::Classification(c) => c.probs(),
+    }
+}
+
+#[test]
+fn round_trip_gives_identical_predictions_and_record() {
+    let dir = tempfile::tempdir().unwrap();
+    for method in [Method::Mle, Method::Map] {
+        let (m, data) = small_fit(method);
+        save(dir.path(), &m).unwrap();
+        let back = load(dir.path()).unwrap();
+        assert_eq!(back.record, m.record);
+        assert_eq!(
+            means(back.predict(&data, 0).unwrap()),
+            means(m.predict(&data, 0).unwrap())
+        );
+    }
+    // No temporary files are left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn mle_is_recorded_as_no_prior() {
+    let (m, _) = small_fit(Method::Mle);
+    assert_eq!(m.record.prior_summary, "no prior (maximum likelihood)");
+    assert!(m.record.priors.is_none());
+    let (m, _) = small_fit(Method::Map);
+    assert!(
+        m.record.prior_summary.contains("[default]"),
+        "{}",
+        m.record.prior_summary
+    );
+}
+
+#[test]
+fn damaged_artifacts_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, _) = small_fit(Method::Map);
+    save(dir.path(), &m).unwrap();
+    let rec = dir.path().join(RECORD_FILE);
+    let text = std::fs::read_to_string(&rec).unwrap();
+
+    std::fs::write(&rec, text.replace(env!("CARGO_PKG_VERSION"), "0.0.1")).unwrap();
+    let e = load(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("written by Credence 0.0.1"), "{e}");
+
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["model"]["mlp"]["sizes"] = serde_json::json!([3, 9, 1]);
+    std::fs::write(&rec, v.to_string()).unwrap();
+    let e = load(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("parameters have length"), "{e}");
+
+    std::fs::write(&rec, "{ not json").unwrap();
+    let e = load(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("cannot read the fit record"), "{e}");
+
+    let e = load(&dir.path().join("nowhere")).unwrap_err().to_string();
+    assert!(e.contains("no model.json"), "{e}");
+}
