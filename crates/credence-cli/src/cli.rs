@@ -23,6 +23,10 @@ pub enum Command {
     Predict(PredictArgs),
     /// Score a saved model on a data file with a target column.
     Evaluate(EvaluateArgs),
+    /// Decide per row under a decision file of values (costs or losses), kept apart from the model's facts.
+    Decide(DecideArgs),
+    /// Split a data file into seeded train and test files (stratified by a class column if asked).
+    Split(SplitArgs),
     /// Benchmarks: the UCI regression protocol.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -146,4 +150,56 @@ pub struct UciArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `credence decide`.
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// Folder written by `credence fit`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Decision file (TOML) with value provenance: a cost matrix, weighted criteria, or a loss.
+    #[arg(long)]
+    pub decision: PathBuf,
+    /// Rows to decide for (the model's feature columns).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Alternative factual priors (TOML `[[alternative]]` entries with `[[alternative.prior]]` lists): refit and re-decide.
+    #[arg(long)]
+    pub alternatives_prior: Option<PathBuf>,
+    /// Alternative value sets (TOML `[[alternative]]` entries, each a decision spec with a `name`): re-decide without refitting.
+    #[arg(long)]
+    pub alternatives_value: Option<PathBuf>,
+    /// Write the per-row decisions as CSV here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `credence split`.
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    /// CSV data file with a header.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Share of rows in the test file.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Class column to stratify by.
+    #[arg(long)]
+    pub stratify: Option<String>,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Training rows go here.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Test rows go here.
+    #[arg(long)]
+    pub test: PathBuf,
 }

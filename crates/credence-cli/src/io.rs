@@ -14,9 +14,10 @@ pub fn config(path: Option<&Path>) -> Result<Config> {
     }
 }
 
-/// Reads a data table.
+/// Reads a data table (recorded under its absolute path, so a model can find its data again).
 pub fn table(path: &Path) -> Result<Table> {
-    read_table(path).context("reading the data")
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    read_table(&abs).context("reading the data")
 }
 
 /// The rows of `table` with the model's feature columns (and target, when `with_target`).
@@ -73,4 +74,41 @@ pub fn print_priors(record: &FitRecord) {
             }
         }
     }
+}
+
+/// `credence split`: writes seeded train and test CSV files with the input's header.
+pub fn split(a: &crate::cli::SplitArgs) -> Result<()> {
+    if !(a.test_fraction > 0.0 && a.test_fraction < 1.0) {
+        anyhow::bail!(
+            "--test-fraction must lie strictly between 0 and 1, found {}",
+            a.test_fraction
+        );
+    }
+    let t = table(&a.data)?;
+    let (train, test) = match &a.stratify {
+        Some(col) => {
+            let c = t.column_index(col)?;
+            credence::data::stratified_split(&t.column(c), a.test_fraction, a.seed)
+        }
+        None => credence::data::train_test_split(t.rows(), a.test_fraction, a.seed),
+    };
+    for (rows, path) in [(&train, &a.train), (&test, &a.test)] {
+        let mut out = t.names.join(",");
+        out.push('\n');
+        for &r in rows.iter() {
+            let cells: Vec<String> = (0..t.cols()).map(|c| t.get(r, c).to_string()).collect();
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        credence::artifact::write_atomic(path, out.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "{} training rows → {}, {} test rows → {}",
+        train.len(),
+        a.train.display(),
+        test.len(),
+        a.test.display()
+    );
+    Ok(())
 }

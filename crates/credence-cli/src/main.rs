@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod decide;
 mod demo;
 mod io;
 mod progress;
@@ -24,6 +25,8 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::Fit(a) => train::fit(&a),
         Command::Predict(a) => train::predict(&a),
         Command::Evaluate(a) => train::evaluate(&a),
+        Command::Decide(a) => decide::run(&a),
+        Command::Split(a) => io::split(&a),
         Command::Bench(b) => bench::run(b),
     }
 }

@@ -354,3 +354,73 @@ fn demo_runs_and_reports_priors() {
     let v: serde_json::Value = serde_json::from_str(j.lines().last().unwrap()).unwrap();
     assert_eq!(v["results"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn decide_reports_actions_and_what_they_rest_on() {
+    let t = tempfile::tempdir().unwrap();
+    let (train, test) = (t.path().join("train.csv"), t.path().join("test.csv"));
+    let (tr, te) = (train.to_str().unwrap(), test.to_str().unwrap());
+    let bc = repo().join("data/classification/breast_cancer.csv");
+    ok(&[
+        "split",
+        "--data",
+        bc.to_str().unwrap(),
+        "--stratify",
+        "label",
+        "--seed",
+        "0",
+        "--train",
+        tr,
+        "--test",
+        te,
+    ]);
+    let cfg = write(
+        t.path(),
+        "fast.toml",
+        "[model]\nhidden = [8]\nlikelihood = { family = \"bernoulli\" }\n[training]\nepochs = 40\n",
+    );
+    let m = t.path().join("m");
+    let m = m.to_str().unwrap();
+    ok(&[
+        "fit", "--data", tr, "--target", "label", "--config", &cfg, "--out", m, "--quiet",
+    ]);
+    let dec = repo().join("examples/decisions/treatment.toml");
+    let vals = repo().join("examples/decisions/alternative_values.toml");
+    let j = ok(&[
+        "decide",
+        "--model",
+        m,
+        "--decision",
+        dec.to_str().unwrap(),
+        "--data",
+        te,
+        "--alternatives-value",
+        vals.to_str().unwrap(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(j.lines().last().unwrap()).unwrap();
+    assert_eq!(v["summary"]["rows"], 114 - 1);
+    assert_eq!(
+        v["flips_under_alternative_values"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    for d in v["decisions"].as_array().unwrap() {
+        // Biopsy always costs 1, so the chosen action's expected loss never exceeds 1.
+        assert!(d["expected_loss"].as_f64().unwrap() <= 1.0 + 1e-12);
+    }
+    // A factual provenance in a decision file is refused.
+    let bad = write(
+        t.path(),
+        "bad.toml",
+        &std::fs::read_to_string(&dec)
+            .unwrap()
+            .replace("kind = \"value\"", "kind = \"factual\""),
+    );
+    fails(
+        &["decide", "--model", m, "--decision", &bad, "--data", te],
+        &["bad.toml", "values"],
+    );
+}

@@ -220,3 +220,74 @@ impl FittedModel {
         })
     }
 }
+
+/// Refits the model described by `record` on its own training data (re-read from
+/// `record.data.source`) with other priors, keeping method, network, settings and seed.
+pub fn refit_with_priors(
+    record: &FitRecord,
+    priors: PriorSet,
+    progress: &dyn Progress,
+) -> Result<FittedModel> {
+    let path = std::path::Path::new(&record.data.source);
+    let table = crate::data::read_table(path)?;
+    let data = Dataset::from_table(&table, &record.data.target, Some(&record.data.features))?;
+    if data.fingerprint() != record.data.fingerprint {
+        return Err(Error::Artifact {
+            path: path.to_path_buf(),
+            message: "the training data changed since the model was fitted (fingerprint differs); refit from scratch".into(),
+        });
+    }
+    let config = config_of(record, Some(priors))?;
+    let method = Method::parse(&record.method)?;
+    fit(
+        &data,
+        &config,
+        FitOptions {
+            method,
+            seed: record.seed,
+            progress,
+            strict_columns: false,
+        },
+    )
+}
+
+/// The config a record was fitted with, optionally with other priors.
+pub fn config_of(record: &FitRecord, priors: Option<PriorSet>) -> Result<Config> {
+    let bad = |e: serde_json::Error| {
+        Error::Invalid(format!(
+            "the fit record's settings cannot be read back: {e}"
+        ))
+    };
+    let training = serde_json::from_value(record.settings["training"].clone()).map_err(bad)?;
+    let inference = serde_json::from_value(record.settings["inference"].clone()).map_err(bad)?;
+    let sizes = &record.model.mlp.sizes;
+    let lik = &record.model.likelihood;
+    let likelihood = match lik {
+        crate::likelihood::Likelihood::Gaussian { noise } => {
+            LikelihoodConfig::Gaussian { noise: *noise }
+        }
+        crate::likelihood::Likelihood::Heteroscedastic => LikelihoodConfig::Heteroscedastic,
+        crate::likelihood::Likelihood::StudentT { df, noise } => LikelihoodConfig::StudentT {
+            df: *df,
+            noise: *noise,
+        },
+        crate::likelihood::Likelihood::Bernoulli => LikelihoodConfig::Bernoulli,
+        crate::likelihood::Likelihood::Categorical { classes } => {
+            LikelihoodConfig::Categorical { classes: *classes }
+        }
+        crate::likelihood::Likelihood::Poisson => LikelihoodConfig::Poisson,
+    };
+    Ok(Config {
+        method: Some(record.method.clone()),
+        seed: Some(record.seed),
+        model: crate::config::ModelConfig {
+            hidden: sizes[1..sizes.len() - 1].to_vec(),
+            activation: record.model.mlp.activation,
+            likelihood: Some(likelihood),
+        },
+        training,
+        priors: priors.or_else(|| record.priors.clone()),
+        inference,
+        source: format!("settings of the fit on {}", record.data.source),
+    })
+}

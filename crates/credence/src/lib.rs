@@ -7,6 +7,7 @@
 pub mod artifact;
 pub mod config;
 pub mod data;
+pub mod decide;
 pub mod density;
 pub mod dist;
 pub mod error;
