@@ -25,6 +25,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Decide per row under a decision file of values (costs or losses), kept apart from the model's facts.
     Decide(DecideArgs),
+    /// Write a self-contained HTML report (priors, predictive, calibration, comparison, decisions).
+    Report(ReportArgs),
     /// Split a data file into seeded train and test files (stratified by a class column if asked).
     Split(SplitArgs),
     /// Benchmarks: the UCI regression protocol.
@@ -202,4 +204,30 @@ pub struct SplitArgs {
     /// Test rows go here.
     #[arg(long)]
     pub test: PathBuf,
+}
+
+/// `credence report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Folder written by `credence fit`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Rows with the model's features and target, to evaluate on.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The HTML file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A decision file to include decisions.
+    #[arg(long)]
+    pub decision: Option<PathBuf>,
+    /// Input column for the predictive band (default: the first feature).
+    #[arg(long)]
+    pub input: Option<String>,
+    /// Skip refitting MLE and MAP for the comparison section.
+    #[arg(long)]
+    pub no_compare: bool,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

@@ -6,6 +6,7 @@ mod decide;
 mod demo;
 mod io;
 mod progress;
+mod report;
 mod train;
 
 use clap::Parser;
@@ -27,6 +28,7 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::Evaluate(a) => train::evaluate(&a),
         Command::Decide(a) => decide::run(&a),
         Command::Split(a) => io::split(&a),
+        Command::Report(a) => report::run(&a),
         Command::Bench(b) => bench::run(b),
     }
 }

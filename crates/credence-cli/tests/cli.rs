@@ -424,3 +424,126 @@ fn decide_reports_actions_and_what_they_rest_on() {
         &["bad.toml", "values"],
     );
 }
+
+/// Section ids the report must contain (kept in step with `credence::report::SECTION_IDS`).
+const REPORT_SECTIONS: [&str; 10] = [
+    "summary",
+    "priors",
+    "prior-vs-posterior",
+    "predictive-band",
+    "calibration",
+    "information",
+    "training",
+    "diagnostics",
+    "comparison",
+    "decisions",
+];
+
+fn check_report(html: &str) {
+    for id in REPORT_SECTIONS {
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "report lacks section {id}"
+        );
+    }
+    assert!(
+        html.matches("<svg").count() >= 4,
+        "expected inline SVG plots"
+    );
+    // Self-contained: nothing is fetched from the network.
+    for bad in ["src=\"http", "href=\"http", "<script src", "<link "] {
+        assert!(
+            !html.contains(bad),
+            "report references an external resource ({bad})"
+        );
+    }
+}
+
+#[test]
+fn report_has_every_section_and_is_self_contained() {
+    assert_eq!(REPORT_SECTIONS, credence::report::SECTION_IDS);
+    let t = tempfile::tempdir().unwrap();
+    let data = yacht_csv(t.path(), 150);
+    let cfg = write(t.path(), "fast.toml", FAST);
+    let m = t.path().join("m");
+    let (d, m) = (data.to_str().unwrap(), m.to_str().unwrap());
+    ok(&[
+        "fit",
+        "--data",
+        d,
+        "--target",
+        "resistance",
+        "--config",
+        &cfg,
+        "--out",
+        m,
+        "--quiet",
+    ]);
+    let dec = write(t.path(), "dec.toml", "loss = { kind = \"threshold\", threshold = 10.0, false_alarm = 1.0, miss = 5.0 }\nprovenance = { kind = \"value\", source = \"test\", holder = \"tester\" }\n");
+    let out = t.path().join("r.html");
+    ok(&[
+        "report",
+        "--model",
+        m,
+        "--data",
+        d,
+        "--decision",
+        &dec,
+        "--input",
+        "froude",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&out).unwrap();
+    check_report(&html);
+    assert!(
+        html.contains("mle") && html.contains("map (this model)"),
+        "comparison rows missing"
+    );
+    render_in_chromium(&out);
+}
+
+/// Renders the report in headless Chromium when it is installed (Debian's `chromium`);
+/// skipped with a message otherwise.
+fn render_in_chromium(html: &Path) {
+    let Some(bin) = ["chromium", "chromium-browser"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        eprintln!("skipping the Chromium rendering check: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("shot.png");
+    let o = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1200,3000")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(
+        png.exists(),
+        "chromium did not render the report: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 10_000,
+        "the screenshot is nearly empty"
+    );
+}

@@ -18,8 +18,10 @@ pub mod likelihood;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod plot;
 pub mod predict;
 pub mod prior;
+pub mod report;
 pub mod rng;
 pub mod uci;
 

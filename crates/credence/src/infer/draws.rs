@@ -134,6 +134,21 @@ impl Posterior for DrawsPosterior {
         }]
     }
 
+    fn marginal_variances(&self) -> Option<Vec<f64>> {
+        if self.draws.len() < 2 {
+            return None;
+        }
+        let c = self.center();
+        let s = (self.draws.len() - 1) as f64;
+        let mut v = vec![0.0; c.len()];
+        for d in &self.draws {
+            for ((vi, di), ci) in v.iter_mut().zip(d).zip(&c) {
+                *vi += (di - ci) * (di - ci) / s;
+            }
+        }
+        Some(v)
+    }
+
     fn center(&self) -> Vec<f64> {
         let s = self.draws.len() as f64;
         let mut c = vec![0.0; self.draws.first().map_or(0, Vec::len)];

@@ -98,6 +98,10 @@ pub trait Posterior: Send + Sync + std::fmt::Debug {
     fn tensors(&self) -> Vec<NamedTensor>;
     /// A representative parameter vector (the posterior mean or the point estimate).
     fn center(&self) -> Vec<f64>;
+    /// Marginal posterior variance of each parameter, when the posterior has spread.
+    fn marginal_variances(&self) -> Option<Vec<f64>> {
+        None
+    }
 }
 
 /// Rebuilds a posterior from the tensors of an artifact.

@@ -1,0 +1,51 @@
+//! `credence report`: one self-contained HTML file.
+
+use crate::cli::ReportArgs;
+use crate::io;
+use anyhow::{Context, Result};
+use credence::artifact;
+use credence::decide::{decide, DecisionSpec};
+use credence::report::{build, ReportInput};
+
+/// Runs `credence report`.
+pub fn run(a: &ReportArgs) -> Result<()> {
+    let model = artifact::load(&a.model)
+        .with_context(|| format!("loading the model from {}", a.model.display()))?;
+    let table = io::table(&a.data)?;
+    let data = io::dataset_for_model(&table, &model.record, true)?;
+    let spec = a
+        .decision
+        .as_deref()
+        .map(DecisionSpec::from_file)
+        .transpose()
+        .context("reading the decision file")?;
+    let decisions = match &spec {
+        Some(s) => Some(decide(&model.predict(&data, a.seed)?, s, a.seed)?),
+        None => None,
+    };
+    let band_input = match &a.input {
+        Some(name) => data
+            .feature_names
+            .iter()
+            .position(|f| f == name)
+            .with_context(|| {
+                format!(
+                    "--input '{name}' is not one of the model's features: {}",
+                    data.feature_names.join(", ")
+                )
+            })?,
+        None => 0,
+    };
+    let html = build(&ReportInput {
+        model: &model,
+        data: &data,
+        decisions: spec.as_ref().zip(decisions.as_deref()),
+        band_input,
+        compare: !a.no_compare,
+        seed: a.seed,
+    })?;
+    artifact::write_atomic(&a.out, html.as_bytes())
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    println!("report written to {}", a.out.display());
+    Ok(())
+}
