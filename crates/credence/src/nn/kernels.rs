@@ -8,7 +8,7 @@
 //! [`super::simd`]); large products are split over row blocks with rayon.
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 
-use super::simd::{Isa, Real};
+use super::simd::{Isa, Real, Simd};
 use super::Activation;
 
 /// Multiply-adds below which a product runs on one thread (≈ 0.1 ms of work).
@@ -102,310 +102,368 @@ fn act_block<T: Real, const W: usize, const FMA: bool>(
 
 // ------------------------------------------------------------------ C = A·B (+ bias), epilogue
 
+/// Loads vector `v` of a tile row starting at `p` (`valid` elements in the whole row).
 #[inline(always)]
-fn nn_tile<T: Real, const W: usize, const R: usize, const FULL: bool, const FMA: bool>(
-    a: &[T],
+unsafe fn vload<S: Simd, const FULL: bool>(p: *const S::T, v: usize, nv: usize, valid: usize) -> S {
+    if FULL || v + 1 < nv {
+        S::load(p.add(v * S::LANES))
+    } else {
+        S::load_partial(p.add(v * S::LANES), valid - v * S::LANES)
+    }
+}
+
+#[inline(always)]
+unsafe fn vstore<S: Simd, const FULL: bool>(x: S, p: *mut S::T, v: usize, nv: usize, valid: usize) {
+    if FULL || v + 1 < nv {
+        x.store(p.add(v * S::LANES))
+    } else {
+        x.store_partial(p.add(v * S::LANES), valid - v * S::LANES)
+    }
+}
+
+/// Activation and derivative on a short slice (a tile row just stored, still in L1).
+#[inline(always)]
+fn act_run<T: Real, const FMA: bool>(act: Activation, z: &mut [T], d: &mut [T]) {
+    const B: usize = 16;
+    let n = z.len();
+    let mut i = 0;
+    while i + B <= n {
+        let mut zv = load::<T, B, true>(z, i, B);
+        let mut dv = [T::ZERO; B];
+        act_block::<T, B, FMA>(act, &mut zv, &mut dv);
+        store::<T, B, true>(z, i, &zv, B);
+        store::<T, B, true>(d, i, &dv, B);
+        i += B;
+    }
+    if i < n {
+        let mut zv = load::<T, B, false>(z, i, n - i);
+        let mut dv = [T::ZERO; B];
+        act_block::<T, B, FMA>(act, &mut zv, &mut dv);
+        store::<T, B, false>(z, i, &zv, n - i);
+        store::<T, B, false>(d, i, &dv, n - i);
+    }
+}
+
+/// One `R × (NV·LANES)` tile of `C`; `valid` columns are real (all of them when `FULL`).
+#[inline(always)]
+unsafe fn nn_tile<S: Simd, const NV: usize, const R: usize, const FULL: bool, const FMA: bool>(
+    a: &[S::T],
     k: usize,
-    b: &[T],
+    b: &[S::T],
     m: usize,
-    bias: Option<&[T]>,
-    c: &mut [T],
-    epi: &mut Epi<'_, T>,
+    bias: Option<&[S::T]>,
+    c: &mut [S::T],
+    epi: &mut Epi<'_, S::T>,
     i0: usize,
     j0: usize,
     valid: usize,
 ) {
-    let mut acc = [[T::ZERO; W]; R];
+    debug_assert!((i0 + R) * k <= a.len() && (i0 + R - 1) * m + j0 + valid <= c.len());
+    debug_assert!(k == 0 || (k - 1) * m + j0 + valid <= b.len());
+    let mut acc = [[S::zero(); NV]; R];
     if let Epi::Accumulate = epi {
         for r in 0..R {
-            acc[r] = load::<T, W, FULL>(c, (i0 + r) * m + j0, valid);
-        }
-    } else if let Some(bias) = bias {
-        let bv = load::<T, W, FULL>(bias, j0, valid);
-        for r in 0..R {
-            acc[r] = bv;
-        }
-    }
-    let ar: [&[T]; R] = std::array::from_fn(|r| &a[(i0 + r) * k..(i0 + r + 1) * k]);
-    for kk in 0..k {
-        let bv = load::<T, W, FULL>(b, kk * m + j0, valid);
-        for r in 0..R {
-            let av = ar[r][kk];
-            for j in 0..W {
-                acc[r][j] = T::madd::<FMA>(av, bv[j], acc[r][j]);
+            let p = c.as_ptr().add((i0 + r) * m + j0);
+            for v in 0..NV {
+                acc[r][v] = vload::<S, FULL>(p, v, NV, valid);
             }
         }
+    } else if let Some(bias) = bias {
+        let p = bias.as_ptr().add(j0);
+        for v in 0..NV {
+            let bv = vload::<S, FULL>(p, v, NV, valid);
+            for r in 0..R {
+                acc[r][v] = bv;
+            }
+        }
+    }
+    let ap = a.as_ptr().add(i0 * k);
+    let mut bp = b.as_ptr().add(j0);
+    for kk in 0..k {
+        let mut bv = [S::zero(); NV];
+        for v in 0..NV {
+            bv[v] = vload::<S, FULL>(bp, v, NV, valid);
+        }
+        for r in 0..R {
+            let av = S::splat(*ap.add(r * k + kk));
+            for v in 0..NV {
+                acc[r][v] = S::fma(av, bv[v], acc[r][v]);
+            }
+        }
+        bp = bp.add(m);
     }
     for r in 0..R {
         let at = (i0 + r) * m + j0;
-        match epi {
-            Epi::Store | Epi::Accumulate => {}
-            Epi::Act(act, d) => {
-                let mut dv = [T::ZERO; W];
-                act_block::<T, W, FMA>(*act, &mut acc[r], &mut dv);
-                store::<T, W, FULL>(d, at, &dv, valid);
-            }
-            Epi::Mul(d) => {
-                let dv = load::<T, W, FULL>(d, at, valid);
-                for j in 0..W {
-                    acc[r][j] *= dv[j];
-                }
+        if let Epi::Mul(d) = epi {
+            let dp = d.as_ptr().add(at);
+            for v in 0..NV {
+                acc[r][v] = S::mul(acc[r][v], vload::<S, FULL>(dp, v, NV, valid));
             }
         }
-        store::<T, W, FULL>(c, at, &acc[r], valid);
+        let cp = c.as_mut_ptr().add(at);
+        for v in 0..NV {
+            vstore::<S, FULL>(acc[r][v], cp, v, NV, valid);
+        }
+        if let Epi::Act(act, d) = epi {
+            act_run::<S::T, FMA>(*act, &mut c[at..at + valid], &mut d[at..at + valid]);
+        }
     }
 }
 
 #[inline(always)]
-fn nn_rows<T: Real, const L: usize, const NR: usize, const R: usize, const FMA: bool>(
-    a: &[T],
+unsafe fn nn_rows<S: Simd, const NV: usize, const R: usize, const FMA: bool>(
+    a: &[S::T],
     k: usize,
-    b: &[T],
+    b: &[S::T],
     m: usize,
-    bias: Option<&[T]>,
-    c: &mut [T],
-    epi: &mut Epi<'_, T>,
+    bias: Option<&[S::T]>,
+    c: &mut [S::T],
+    epi: &mut Epi<'_, S::T>,
     i0: usize,
 ) {
+    let (l, nr) = (S::LANES, NV * S::LANES);
     let mut j0 = 0;
-    while j0 + NR <= m {
-        nn_tile::<T, NR, R, true, FMA>(a, k, b, m, bias, c, epi, i0, j0, NR);
-        j0 += NR;
+    while j0 + nr <= m {
+        nn_tile::<S, NV, R, true, FMA>(a, k, b, m, bias, c, epi, i0, j0, nr);
+        j0 += nr;
     }
-    while j0 + L <= m {
-        nn_tile::<T, L, R, true, FMA>(a, k, b, m, bias, c, epi, i0, j0, L);
-        j0 += L;
+    while j0 + l <= m {
+        nn_tile::<S, 1, R, true, FMA>(a, k, b, m, bias, c, epi, i0, j0, l);
+        j0 += l;
     }
     if j0 < m {
-        nn_tile::<T, L, R, false, FMA>(a, k, b, m, bias, c, epi, i0, j0, m - j0);
+        nn_tile::<S, 1, R, false, FMA>(a, k, b, m, bias, c, epi, i0, j0, m - j0);
     }
 }
 
 #[inline(always)]
-fn gemm_nn_body<T: Real, const L: usize, const NR: usize, const MR: usize, const FMA: bool>(
-    a: &[T],
+fn gemm_nn_body<S: Simd, const NV: usize, const MR: usize, const FMA: bool>(
+    a: &[S::T],
     rows: usize,
     k: usize,
-    b: &[T],
+    b: &[S::T],
     m: usize,
-    bias: Option<&[T]>,
-    c: &mut [T],
-    epi: &mut Epi<'_, T>,
+    bias: Option<&[S::T]>,
+    c: &mut [S::T],
+    epi: &mut Epi<'_, S::T>,
 ) {
-    let mut i0 = 0;
-    while i0 + MR <= rows {
-        nn_rows::<T, L, NR, MR, FMA>(a, k, b, m, bias, c, epi, i0);
-        i0 += MR;
+    assert!(a.len() >= rows * k && b.len() >= k * m && c.len() >= rows * m);
+    assert!(bias.is_none_or(|b| b.len() >= m));
+    match epi {
+        Epi::Act(_, d) => assert!(d.len() >= rows * m),
+        Epi::Mul(d) => assert!(d.len() >= rows * m),
+        _ => {}
     }
-    if MR > 4 && i0 + 4 <= rows {
-        nn_rows::<T, L, NR, 4, FMA>(a, k, b, m, bias, c, epi, i0);
-        i0 += 4;
-    }
-    if i0 + 2 <= rows {
-        nn_rows::<T, L, NR, 2, FMA>(a, k, b, m, bias, c, epi, i0);
-        i0 += 2;
-    }
-    if i0 < rows {
-        nn_rows::<T, L, NR, 1, FMA>(a, k, b, m, bias, c, epi, i0);
+    // SAFETY: the assertions above bound every tile's reads and writes.
+    unsafe {
+        let mut i0 = 0;
+        while i0 + MR <= rows {
+            nn_rows::<S, NV, MR, FMA>(a, k, b, m, bias, c, epi, i0);
+            i0 += MR;
+        }
+        if MR > 4 && i0 + 4 <= rows {
+            nn_rows::<S, NV, 4, FMA>(a, k, b, m, bias, c, epi, i0);
+            i0 += 4;
+        }
+        if i0 + 2 <= rows {
+            nn_rows::<S, NV, 2, FMA>(a, k, b, m, bias, c, epi, i0);
+            i0 += 2;
+        }
+        if i0 < rows {
+            nn_rows::<S, NV, 1, FMA>(a, k, b, m, bias, c, epi, i0);
+        }
     }
 }
 
 // ------------------------------------------------------------------ G += Aᵀ·D
 
 #[inline(always)]
-fn tn_tile<T: Real, const W: usize, const R: usize, const FULL: bool, const FMA: bool>(
-    a: &[T],
-    d: &[T],
+unsafe fn tn_tile<S: Simd, const NV: usize, const R: usize, const FULL: bool>(
+    a: &[S::T],
+    d: &[S::T],
     n0: usize,
     n1: usize,
     k: usize,
     m: usize,
-    g: &mut [T],
+    g: &mut [S::T],
     k0: usize,
     j0: usize,
     valid: usize,
 ) {
-    let mut acc = [[T::ZERO; W]; R];
+    let mut acc = [[S::zero(); NV]; R];
     for r in 0..R {
-        acc[r] = load::<T, W, FULL>(g, (k0 + r) * m + j0, valid);
-    }
-    for n in n0..n1 {
-        let dv = load::<T, W, FULL>(d, n * m + j0, valid);
-        let ar = &a[n * k + k0..n * k + k0 + R];
-        for r in 0..R {
-            let av = ar[r];
-            for j in 0..W {
-                acc[r][j] = T::madd::<FMA>(av, dv[j], acc[r][j]);
-            }
+        let p = g.as_ptr().add((k0 + r) * m + j0);
+        for v in 0..NV {
+            acc[r][v] = vload::<S, FULL>(p, v, NV, valid);
         }
     }
+    let mut dp = d.as_ptr().add(n0 * m + j0);
+    let mut ap = a.as_ptr().add(n0 * k + k0);
+    for _ in n0..n1 {
+        let mut dv = [S::zero(); NV];
+        for v in 0..NV {
+            dv[v] = vload::<S, FULL>(dp, v, NV, valid);
+        }
+        for r in 0..R {
+            let av = S::splat(*ap.add(r));
+            for v in 0..NV {
+                acc[r][v] = S::fma(av, dv[v], acc[r][v]);
+            }
+        }
+        dp = dp.add(m);
+        ap = ap.add(k);
+    }
     for r in 0..R {
-        store::<T, W, FULL>(g, (k0 + r) * m + j0, &acc[r], valid);
+        let p = g.as_mut_ptr().add((k0 + r) * m + j0);
+        for v in 0..NV {
+            vstore::<S, FULL>(acc[r][v], p, v, NV, valid);
+        }
     }
 }
 
 #[inline(always)]
-fn tn_rows<T: Real, const L: usize, const NR: usize, const R: usize, const FMA: bool>(
-    a: &[T],
-    d: &[T],
+unsafe fn tn_rows<S: Simd, const NV: usize, const R: usize>(
+    a: &[S::T],
+    d: &[S::T],
     n0: usize,
     n1: usize,
     k: usize,
     m: usize,
-    g: &mut [T],
+    g: &mut [S::T],
     k0: usize,
 ) {
+    let (l, nr) = (S::LANES, NV * S::LANES);
     let mut j0 = 0;
-    while j0 + NR <= m {
-        tn_tile::<T, NR, R, true, FMA>(a, d, n0, n1, k, m, g, k0, j0, NR);
-        j0 += NR;
+    while j0 + nr <= m {
+        tn_tile::<S, NV, R, true>(a, d, n0, n1, k, m, g, k0, j0, nr);
+        j0 += nr;
     }
-    while j0 + L <= m {
-        tn_tile::<T, L, R, true, FMA>(a, d, n0, n1, k, m, g, k0, j0, L);
-        j0 += L;
+    while j0 + l <= m {
+        tn_tile::<S, 1, R, true>(a, d, n0, n1, k, m, g, k0, j0, l);
+        j0 += l;
     }
     if j0 < m {
-        tn_tile::<T, L, R, false, FMA>(a, d, n0, n1, k, m, g, k0, j0, m - j0);
+        tn_tile::<S, 1, R, false>(a, d, n0, n1, k, m, g, k0, j0, m - j0);
     }
 }
 
 #[inline(always)]
-fn gemm_tn_body<T: Real, const L: usize, const NR: usize, const MR: usize, const FMA: bool>(
-    a: &[T],
-    d: &[T],
+fn gemm_tn_body<S: Simd, const NV: usize, const MR: usize, const FMA: bool>(
+    a: &[S::T],
+    d: &[S::T],
     rows: usize,
     k: usize,
     m: usize,
-    g: &mut [T],
+    g: &mut [S::T],
 ) {
-    let mut n0 = 0;
-    while n0 < rows {
-        let n1 = (n0 + ROW_BLOCK).min(rows);
-        let mut k0 = 0;
-        while k0 + MR <= k {
-            tn_rows::<T, L, NR, MR, FMA>(a, d, n0, n1, k, m, g, k0);
-            k0 += MR;
+    assert!(a.len() >= rows * k && d.len() >= rows * m && g.len() >= k * m);
+    // SAFETY: the assertion above bounds every tile's reads and writes.
+    unsafe {
+        let mut n0 = 0;
+        while n0 < rows {
+            let n1 = (n0 + ROW_BLOCK).min(rows);
+            let mut k0 = 0;
+            while k0 + MR <= k {
+                tn_rows::<S, NV, MR>(a, d, n0, n1, k, m, g, k0);
+                k0 += MR;
+            }
+            if MR > 4 && k0 + 4 <= k {
+                tn_rows::<S, NV, 4>(a, d, n0, n1, k, m, g, k0);
+                k0 += 4;
+            }
+            if k0 + 2 <= k {
+                tn_rows::<S, NV, 2>(a, d, n0, n1, k, m, g, k0);
+                k0 += 2;
+            }
+            if k0 < k {
+                tn_rows::<S, NV, 1>(a, d, n0, n1, k, m, g, k0);
+            }
+            n0 = n1;
         }
-        if MR > 4 && k0 + 4 <= k {
-            tn_rows::<T, L, NR, 4, FMA>(a, d, n0, n1, k, m, g, k0);
-            k0 += 4;
-        }
-        if k0 + 2 <= k {
-            tn_rows::<T, L, NR, 2, FMA>(a, d, n0, n1, k, m, g, k0);
-            k0 += 2;
-        }
-        if k0 < k {
-            tn_rows::<T, L, NR, 1, FMA>(a, d, n0, n1, k, m, g, k0);
-        }
-        n0 = n1;
     }
 }
 
 // ------------------------------------------------------------------ single-output rows
 
 #[inline(always)]
-fn dot_tile<T: Real, const L: usize, const R: usize, const FMA: bool>(
-    a: &[T],
+unsafe fn dot_tile<S: Simd, const R: usize>(
+    a: &[S::T],
     k: usize,
-    b: &[T],
-    bias: T,
-    c: &mut [T],
+    b: &[S::T],
+    bias: S::T,
+    c: &mut [S::T],
     i0: usize,
 ) {
-    let mut acc = [[T::ZERO; L]; R];
-    let full = k / L * L;
-    let ar: [&[T]; R] = std::array::from_fn(|r| &a[(i0 + r) * k..(i0 + r + 1) * k]);
+    let l = S::LANES;
+    let mut acc = [S::zero(); R];
+    let ap = a.as_ptr().add(i0 * k);
     let mut kk = 0;
-    while kk < full {
-        let bv = load::<T, L, true>(b, kk, L);
+    while kk + l <= k {
+        let bv = S::load(b.as_ptr().add(kk));
         for r in 0..R {
-            let av = load::<T, L, true>(ar[r], kk, L);
-            for j in 0..L {
-                acc[r][j] = T::madd::<FMA>(av[j], bv[j], acc[r][j]);
-            }
+            acc[r] = S::fma(S::load(ap.add(r * k + kk)), bv, acc[r]);
         }
-        kk += L;
+        kk += l;
     }
-    if full < k {
-        let bv = load::<T, L, false>(b, full, k - full);
+    if kk < k {
+        let bv = S::load_partial(b.as_ptr().add(kk), k - kk);
         for r in 0..R {
-            let av = load::<T, L, false>(ar[r], full, k - full);
-            for j in 0..L {
-                acc[r][j] = T::madd::<FMA>(av[j], bv[j], acc[r][j]);
-            }
+            acc[r] = S::fma(S::load_partial(ap.add(r * k + kk), k - kk), bv, acc[r]);
         }
     }
     for r in 0..R {
-        let mut s = bias;
-        for j in 0..L {
-            s += acc[r][j];
-        }
-        c[i0 + r] = s;
+        c[i0 + r] = bias + acc[r].hsum();
     }
 }
 
 #[inline(always)]
-fn dot_rows_body<T: Real, const L: usize, const FMA: bool>(
-    a: &[T],
+fn dot_rows_body<S: Simd, const FMA: bool>(
+    a: &[S::T],
     rows: usize,
     k: usize,
-    b: &[T],
-    bias: T,
-    c: &mut [T],
+    b: &[S::T],
+    bias: S::T,
+    c: &mut [S::T],
 ) {
-    let mut i0 = 0;
-    while i0 + 4 <= rows {
-        dot_tile::<T, L, 4, FMA>(a, k, b, bias, c, i0);
-        i0 += 4;
-    }
-    while i0 < rows {
-        dot_tile::<T, L, 1, FMA>(a, k, b, bias, c, i0);
-        i0 += 1;
+    assert!(a.len() >= rows * k && b.len() >= k && c.len() >= rows);
+    // SAFETY: the assertion above bounds every read and write.
+    unsafe {
+        let mut i0 = 0;
+        while i0 + 4 <= rows {
+            dot_tile::<S, 4>(a, k, b, bias, c, i0);
+            i0 += 4;
+        }
+        while i0 < rows {
+            dot_tile::<S, 1>(a, k, b, bias, c, i0);
+            i0 += 1;
+        }
     }
 }
 
 // ------------------------------------------------------------------ elementwise
 
 #[inline(always)]
-fn act_slice_body<T: Real, const L: usize, const FMA: bool>(
-    act: Activation,
-    z: &mut [T],
-    d: &mut [T],
-) {
+fn act_slice_body<S: Simd, const FMA: bool>(act: Activation, z: &mut [S::T], d: &mut [S::T]) {
     let n = z.len().min(d.len());
-    let mut i = 0;
-    while i + L <= n {
-        let mut zv = load::<T, L, true>(z, i, L);
-        let mut dv = [T::ZERO; L];
-        act_block::<T, L, FMA>(act, &mut zv, &mut dv);
-        store::<T, L, true>(z, i, &zv, L);
-        store::<T, L, true>(d, i, &dv, L);
-        i += L;
-    }
-    if i < n {
-        let mut zv = load::<T, L, false>(z, i, n - i);
-        let mut dv = [T::ZERO; L];
-        act_block::<T, L, FMA>(act, &mut zv, &mut dv);
-        store::<T, L, false>(z, i, &zv, n - i);
-        store::<T, L, false>(d, i, &dv, n - i);
-    }
+    act_run::<S::T, FMA>(act, &mut z[..n], &mut d[..n]);
 }
 
 #[inline(always)]
-fn exp_slice_body<T: Real, const L: usize, const FMA: bool>(z: &mut [T]) {
+fn exp_slice_body<S: Simd, const FMA: bool>(z: &mut [S::T]) {
+    const B: usize = 16;
     let n = z.len();
     let mut i = 0;
     while i < n {
-        let w = (n - i).min(L);
-        let mut zv = load::<T, L, false>(z, i, w);
-        T::exp_block::<L, FMA>(&mut zv);
-        store::<T, L, false>(z, i, &zv, w);
-        i += L;
+        let w = (n - i).min(B);
+        let mut zv = load::<S::T, B, false>(z, i, w);
+        S::T::exp_block::<B, FMA>(&mut zv);
+        store::<S::T, B, false>(z, i, &zv, w);
+        i += B;
     }
 }
 
 #[inline(always)]
-fn col_sums_body<T: Real>(d: &[T], rows: usize, m: usize, gb: &mut [T]) {
+fn col_sums_body<S: Simd, const FMA: bool>(d: &[S::T], rows: usize, m: usize, gb: &mut [S::T]) {
     for n in 0..rows {
         for (g, v) in gb[..m].iter_mut().zip(&d[n * m..(n + 1) * m]) {
             *g += *v;
@@ -415,14 +473,12 @@ fn col_sums_body<T: Real>(d: &[T], rows: usize, m: usize, gb: &mut [T]) {
 
 // ------------------------------------------------------------------ dispatch
 
-/// Defines `$name(isa, args…)` calling `$body::<T, consts…, FMA>` compiled for each instruction
-/// set: tile constants are given per (instruction set, element type).
+/// Defines `$name(isa, args…)` calling `$body::<register type, consts…, FMA>` compiled for each
+/// instruction set, with tile constants given per instruction set.
 macro_rules! dispatch {
     (
         fn $name:ident($($arg:ident : $ty:ty),* $(,)?) => $body:ident;
-        avx512: f64 [$($a64:literal),*] f32 [$($a32:literal),*];
-        avx2: f64 [$($b64:literal),*] f32 [$($b32:literal),*];
-        scalar: f64 [$($s64:literal),*] f32 [$($s32:literal),*];
+        avx512 [$($a:literal),*]; avx2 [$($b:literal),*]; scalar [$($s:literal),*];
     ) => {
         #[inline]
         fn $name<T: Real>(isa: Isa, $($arg: $ty),*) {
@@ -430,19 +486,11 @@ macro_rules! dispatch {
             {
                 #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
                 unsafe fn avx512<T: Real>($($arg: $ty),*) {
-                    if T::IS_F64 {
-                        $body::<T, $($a64,)* true>($($arg),*)
-                    } else {
-                        $body::<T, $($a32,)* true>($($arg),*)
-                    }
+                    $body::<T::V512, $($a,)* true>($($arg),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2<T: Real>($($arg: $ty),*) {
-                    if T::IS_F64 {
-                        $body::<T, $($b64,)* true>($($arg),*)
-                    } else {
-                        $body::<T, $($b32,)* true>($($arg),*)
-                    }
+                    $body::<T::V256, $($b,)* true>($($arg),*)
                 }
                 match isa.usable() {
                     // SAFETY: `usable` returns an instruction set only if the CPU supports it.
@@ -454,11 +502,7 @@ macro_rules! dispatch {
             }
             #[cfg(not(target_arch = "x86_64"))]
             let _ = isa;
-            if T::IS_F64 {
-                $body::<T, $($s64,)* false>($($arg),*)
-            } else {
-                $body::<T, $($s32,)* false>($($arg),*)
-            }
+            $body::<T::V1, $($s,)* false>($($arg),*)
         }
     };
 }
@@ -466,49 +510,32 @@ macro_rules! dispatch {
 dispatch! {
     fn gemm_nn_serial(a: &[T], rows: usize, k: usize, b: &[T], m: usize, bias: Option<&[T]>,
                       c: &mut [T], epi: &mut Epi<'_, T>) => gemm_nn_body;
-    avx512: f64 [8, 16, 8] f32 [16, 32, 8];
-    avx2: f64 [4, 8, 4] f32 [8, 16, 4];
-    scalar: f64 [2, 4, 4] f32 [4, 8, 4];
+    avx512 [2, 8]; avx2 [2, 4]; scalar [4, 4];
 }
 
 dispatch! {
     fn gemm_tn_serial(a: &[T], d: &[T], rows: usize, k: usize, m: usize, g: &mut [T]) => gemm_tn_body;
-    avx512: f64 [8, 16, 8] f32 [16, 32, 8];
-    avx2: f64 [4, 8, 4] f32 [8, 16, 4];
-    scalar: f64 [2, 4, 4] f32 [4, 8, 4];
+    avx512 [2, 8]; avx2 [2, 4]; scalar [4, 4];
 }
 
 dispatch! {
     fn dot_rows_serial(a: &[T], rows: usize, k: usize, b: &[T], bias: T, c: &mut [T]) => dot_rows_body;
-    avx512: f64 [8] f32 [16];
-    avx2: f64 [4] f32 [8];
-    scalar: f64 [2] f32 [4];
+    avx512 []; avx2 []; scalar [];
 }
 
 dispatch! {
     fn act_slice_dispatch(act: Activation, z: &mut [T], d: &mut [T]) => act_slice_body;
-    avx512: f64 [8] f32 [16];
-    avx2: f64 [4] f32 [8];
-    scalar: f64 [2] f32 [4];
+    avx512 []; avx2 []; scalar [];
 }
 
 dispatch! {
     fn exp_slice_dispatch(z: &mut [T]) => exp_slice_body;
-    avx512: f64 [8] f32 [16];
-    avx2: f64 [4] f32 [8];
-    scalar: f64 [2] f32 [4];
-}
-
-#[inline(always)]
-fn col_sums_wrap<T: Real, const FMA: bool>(d: &[T], rows: usize, m: usize, gb: &mut [T]) {
-    col_sums_body(d, rows, m, gb);
+    avx512 []; avx2 []; scalar [];
 }
 
 dispatch! {
-    fn col_sums_dispatch(d: &[T], rows: usize, m: usize, gb: &mut [T]) => col_sums_wrap;
-    avx512: f64 [] f32 [];
-    avx2: f64 [] f32 [];
-    scalar: f64 [] f32 [];
+    fn col_sums_dispatch(d: &[T], rows: usize, m: usize, gb: &mut [T]) => col_sums_body;
+    avx512 []; avx2 []; scalar [];
 }
 
 // ------------------------------------------------------------------ crate-level entry points

@@ -291,6 +291,53 @@ impl Mlp {
         ws.output().to_vec()
     }
 
+    /// Network outputs under each of S parameter vectors at the same `rows` rows of `x`, written
+    /// into `out` (`S × rows × outputs`, sample-major). Samples run in parallel (rayon), each
+    /// worker reusing one workspace; results equal S separate `forward` calls.
+    pub fn forward_many<P: AsRef<[f64]> + Sync>(
+        &self,
+        thetas: &[P],
+        x: &[f64],
+        rows: usize,
+        out: &mut [f64],
+    ) {
+        use rayon::prelude::*;
+        let per = rows * self.outputs();
+        if per == 0 {
+            return;
+        }
+        let out = &mut out[..per * thetas.len()];
+        if thetas.len() < 2 {
+            let mut ws = self.workspace(rows);
+            for (o, th) in out.chunks_mut(per).zip(thetas) {
+                self.forward(th.as_ref(), x, rows, &mut ws);
+                o.copy_from_slice(ws.output());
+            }
+            return;
+        }
+        out.par_chunks_mut(per)
+            .zip(thetas.par_iter())
+            .for_each_init(
+                || self.workspace(rows),
+                |ws, (o, th)| {
+                    self.forward(th.as_ref(), x, rows, ws);
+                    o.copy_from_slice(ws.output());
+                },
+            );
+    }
+
+    /// [`Mlp::forward_many`] into a new vector (`S × rows × outputs`).
+    pub fn predict_many<P: AsRef<[f64]> + Sync>(
+        &self,
+        thetas: &[P],
+        x: &[f64],
+        rows: usize,
+    ) -> Vec<f64> {
+        let mut out = vec![0.0; thetas.len() * rows * self.outputs()];
+        self.forward_many(thetas, x, rows, &mut out);
+        out
+    }
+
     /// Draws initial parameters: weights N(0, 1/fan_in) (LeCun), biases 0.
     pub fn init(&self, rng: &mut crate::rng::Rng) -> Vec<f64> {
         let mut theta = vec![0.0; self.dim()];

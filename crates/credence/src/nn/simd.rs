@@ -135,6 +135,15 @@ pub trait Real:
     fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self;
     /// In place `z ← tanh z`, `d ← 1 − tanh² z` on a block.
     fn tanh_block<const N: usize, const FMA: bool>(z: &mut [Self; N], d: &mut [Self; N]);
+    /// Register type on AVX-512 (implementation detail of the kernels).
+    #[doc(hidden)]
+    type V512: Simd<T = Self>;
+    /// Register type on AVX2 (implementation detail of the kernels).
+    #[doc(hidden)]
+    type V256: Simd<T = Self>;
+    /// Register type of the portable path (implementation detail of the kernels).
+    #[doc(hidden)]
+    type V1: Simd<T = Self>;
     /// In place `z ← exp z` on a block (results below e^−708 (f64) / e^−87 (f32) flush to 0).
     fn exp_block<const N: usize, const FMA: bool>(z: &mut [Self; N]);
 }
@@ -210,6 +219,15 @@ const TQ: [f64; 3] = [
 const SIGN64: u64 = 1 << 63;
 
 impl Real for f64 {
+    #[cfg(target_arch = "x86_64")]
+    type V512 = Avx512F64;
+    #[cfg(target_arch = "x86_64")]
+    type V256 = Avx2F64;
+    #[cfg(not(target_arch = "x86_64"))]
+    type V512 = S64;
+    #[cfg(not(target_arch = "x86_64"))]
+    type V256 = S64;
+    type V1 = S64;
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const IS_F64: bool = true;
@@ -231,8 +249,9 @@ impl Real for f64 {
         for i in 0..N {
             let x = z[i];
             let ax = f64::from_bits(x.to_bits() & !SIGN64);
-            // tanh rounds to ±1 beyond 19.1; the comparison keeps NaN as NaN.
-            let ax = if ax > 20.0 { 20.0 } else { ax };
+            // tanh rounds to ±1 beyond 19.1, but 1 − tanh² ≈ 4e^(−2|x|) stays accurate up to
+            // the clamp (e^700 is finite); the comparison keeps NaN as NaN.
+            let ax = if ax > 350.0 { 350.0 } else { ax };
             let s = exp64_core::<FMA>(2.0 * ax);
             let x2 = ax * ax;
             let p = fma64::<FMA>(fma64::<FMA>(TP[0], x2, TP[1]), x2, TP[2]);
@@ -310,6 +329,15 @@ fn exp32_core<const FMA: bool>(y: f32) -> f32 {
 }
 
 impl Real for f32 {
+    #[cfg(target_arch = "x86_64")]
+    type V512 = Avx512F32;
+    #[cfg(target_arch = "x86_64")]
+    type V256 = Avx2F32;
+    #[cfg(not(target_arch = "x86_64"))]
+    type V512 = S32;
+    #[cfg(not(target_arch = "x86_64"))]
+    type V256 = S32;
+    type V1 = S32;
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const IS_F64: bool = false;
@@ -331,7 +359,7 @@ impl Real for f32 {
         for i in 0..N {
             let x = z[i];
             let ax = f32::from_bits(x.to_bits() & !SIGN32);
-            let ax = if ax > 10.0 { 10.0 } else { ax };
+            let ax = if ax > 43.0 { 43.0 } else { ax };
             let s = exp32_core::<FMA>(2.0 * ax);
             let x2 = ax * ax;
             // Cephes tanhf polynomial on |x| < 0.625.
@@ -373,6 +401,288 @@ impl Real for f32 {
             } else {
                 e
             };
+        }
+    }
+}
+
+// ---------------------------------------------------------------- explicit vectors for GEMM tiles
+
+/// A SIMD register of `LANES` elements, as the GEMM tiles use it. Implementations for AVX-512
+/// and AVX2 use `std::arch` intrinsics and must only run inside functions compiled with those
+/// features (the kernels' dispatch guarantees it); the scalar one is a single element.
+#[doc(hidden)]
+pub trait Simd: Copy {
+    /// Element type.
+    type T: Real;
+    /// Elements per register.
+    const LANES: usize;
+    /// All lanes zero.
+    unsafe fn zero() -> Self;
+    /// All lanes `v`.
+    unsafe fn splat(v: Self::T) -> Self;
+    /// Loads `LANES` elements.
+    unsafe fn load(p: *const Self::T) -> Self;
+    /// Loads the first `n < LANES` elements, the rest zero.
+    unsafe fn load_partial(p: *const Self::T, n: usize) -> Self;
+    /// Stores `LANES` elements.
+    unsafe fn store(self, p: *mut Self::T);
+    /// Stores the first `n < LANES` elements.
+    unsafe fn store_partial(self, p: *mut Self::T, n: usize);
+    /// `a·b + c`.
+    unsafe fn fma(a: Self, b: Self, c: Self) -> Self;
+    /// `a·b`.
+    unsafe fn mul(a: Self, b: Self) -> Self;
+    /// Sum of the lanes.
+    unsafe fn hsum(self) -> Self::T;
+}
+
+macro_rules! scalar_simd {
+    ($name:ident, $t:ty) => {
+        /// One element, for the portable path.
+        #[derive(Clone, Copy)]
+        #[doc(hidden)]
+        pub struct $name($t);
+        impl Simd for $name {
+            type T = $t;
+            const LANES: usize = 1;
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                $name(0.0)
+            }
+            #[inline(always)]
+            unsafe fn splat(v: $t) -> Self {
+                $name(v)
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const $t) -> Self {
+                $name(*p)
+            }
+            #[inline(always)]
+            unsafe fn load_partial(_p: *const $t, _n: usize) -> Self {
+                $name(0.0)
+            }
+            #[inline(always)]
+            unsafe fn store(self, p: *mut $t) {
+                *p = self.0;
+            }
+            #[inline(always)]
+            unsafe fn store_partial(self, _p: *mut $t, _n: usize) {}
+            #[inline(always)]
+            unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+                $name(a.0 * b.0 + c.0)
+            }
+            #[inline(always)]
+            unsafe fn mul(a: Self, b: Self) -> Self {
+                $name(a.0 * b.0)
+            }
+            #[inline(always)]
+            unsafe fn hsum(self) -> $t {
+                self.0
+            }
+        }
+    };
+}
+scalar_simd!(S64, f64);
+scalar_simd!(S32, f32);
+
+#[cfg(target_arch = "x86_64")]
+pub use x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Simd;
+    use std::arch::x86_64::*;
+
+    /// 8 × f64 in a zmm register.
+    #[derive(Clone, Copy)]
+    #[doc(hidden)]
+    pub struct Avx512F64(__m512d);
+    /// 16 × f32 in a zmm register.
+    #[derive(Clone, Copy)]
+    #[doc(hidden)]
+    pub struct Avx512F32(__m512);
+    /// 4 × f64 in a ymm register.
+    #[derive(Clone, Copy)]
+    #[doc(hidden)]
+    pub struct Avx2F64(__m256d);
+    /// 8 × f32 in a ymm register.
+    #[derive(Clone, Copy)]
+    #[doc(hidden)]
+    pub struct Avx2F32(__m256);
+
+    impl Simd for Avx512F64 {
+        type T = f64;
+        const LANES: usize = 8;
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            Self(_mm512_setzero_pd())
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f64) -> Self {
+            Self(_mm512_set1_pd(v))
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f64) -> Self {
+            Self(_mm512_loadu_pd(p))
+        }
+        #[inline(always)]
+        unsafe fn load_partial(p: *const f64, n: usize) -> Self {
+            Self(_mm512_maskz_loadu_pd(((1u32 << n) - 1) as u8, p))
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f64) {
+            _mm512_storeu_pd(p, self.0)
+        }
+        #[inline(always)]
+        unsafe fn store_partial(self, p: *mut f64, n: usize) {
+            _mm512_mask_storeu_pd(p, ((1u32 << n) - 1) as u8, self.0)
+        }
+        #[inline(always)]
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+            Self(_mm512_fmadd_pd(a.0, b.0, c.0))
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            Self(_mm512_mul_pd(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn hsum(self) -> f64 {
+            _mm512_reduce_add_pd(self.0)
+        }
+    }
+
+    impl Simd for Avx512F32 {
+        type T = f32;
+        const LANES: usize = 16;
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            Self(_mm512_setzero_ps())
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            Self(_mm512_set1_ps(v))
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            Self(_mm512_loadu_ps(p))
+        }
+        #[inline(always)]
+        unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+            Self(_mm512_maskz_loadu_ps(((1u32 << n) - 1) as u16, p))
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            _mm512_storeu_ps(p, self.0)
+        }
+        #[inline(always)]
+        unsafe fn store_partial(self, p: *mut f32, n: usize) {
+            _mm512_mask_storeu_ps(p, ((1u32 << n) - 1) as u16, self.0)
+        }
+        #[inline(always)]
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+            Self(_mm512_fmadd_ps(a.0, b.0, c.0))
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            Self(_mm512_mul_ps(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn hsum(self) -> f32 {
+            _mm512_reduce_add_ps(self.0)
+        }
+    }
+
+    impl Simd for Avx2F64 {
+        type T = f64;
+        const LANES: usize = 4;
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            Self(_mm256_setzero_pd())
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f64) -> Self {
+            Self(_mm256_set1_pd(v))
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f64) -> Self {
+            Self(_mm256_loadu_pd(p))
+        }
+        #[inline(always)]
+        unsafe fn load_partial(p: *const f64, n: usize) -> Self {
+            let mut t = [0.0f64; 4];
+            std::ptr::copy_nonoverlapping(p, t.as_mut_ptr(), n);
+            Self(_mm256_loadu_pd(t.as_ptr()))
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f64) {
+            _mm256_storeu_pd(p, self.0)
+        }
+        #[inline(always)]
+        unsafe fn store_partial(self, p: *mut f64, n: usize) {
+            let mut t = [0.0f64; 4];
+            _mm256_storeu_pd(t.as_mut_ptr(), self.0);
+            std::ptr::copy_nonoverlapping(t.as_ptr(), p, n);
+        }
+        #[inline(always)]
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+            Self(_mm256_fmadd_pd(a.0, b.0, c.0))
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            Self(_mm256_mul_pd(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn hsum(self) -> f64 {
+            let mut t = [0.0f64; 4];
+            _mm256_storeu_pd(t.as_mut_ptr(), self.0);
+            (t[0] + t[1]) + (t[2] + t[3])
+        }
+    }
+
+    impl Simd for Avx2F32 {
+        type T = f32;
+        const LANES: usize = 8;
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            Self(_mm256_setzero_ps())
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            Self(_mm256_set1_ps(v))
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            Self(_mm256_loadu_ps(p))
+        }
+        #[inline(always)]
+        unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+            let mut t = [0.0f32; 8];
+            std::ptr::copy_nonoverlapping(p, t.as_mut_ptr(), n);
+            Self(_mm256_loadu_ps(t.as_ptr()))
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            _mm256_storeu_ps(p, self.0)
+        }
+        #[inline(always)]
+        unsafe fn store_partial(self, p: *mut f32, n: usize) {
+            let mut t = [0.0f32; 8];
+            _mm256_storeu_ps(t.as_mut_ptr(), self.0);
+            std::ptr::copy_nonoverlapping(t.as_ptr(), p, n);
+        }
+        #[inline(always)]
+        unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+            Self(_mm256_fmadd_ps(a.0, b.0, c.0))
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            Self(_mm256_mul_ps(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn hsum(self) -> f32 {
+            let mut t = [0.0f32; 8];
+            _mm256_storeu_ps(t.as_mut_ptr(), self.0);
+            ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]))
         }
     }
 }
