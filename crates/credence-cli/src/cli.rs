@@ -127,6 +127,28 @@ pub struct EvaluateArgs {
 pub enum BenchCommand {
     /// Run the UCI regression protocol on a dataset folder (data.txt, index_*.txt).
     Uci(UciArgs),
+    /// Time the full-batch gradient of the grad_bench task (small, big, boston; f64 and f32).
+    Grad(GradArgs),
+}
+
+/// `credence bench grad`.
+#[derive(Debug, Args)]
+pub struct GradArgs {
+    /// bostonHousing folder in the UCI format (default: data/bostonHousing, if present).
+    #[arg(long)]
+    pub boston: Option<PathBuf>,
+    /// Cases to run (comma-separated: small, big, boston).
+    #[arg(long, default_value = "small,big,boston")]
+    pub cases: String,
+    /// Multiplies the number of timed gradients (1: the peer script's 3000 small, 200 big).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Timed repeats per case; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `credence bench uci`.

@@ -5,6 +5,7 @@
 //! likelihood is available but always reported as "no prior".
 
 pub mod artifact;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod decide;

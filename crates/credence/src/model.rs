@@ -247,6 +247,57 @@ impl Model {
     }
 }
 
+impl Model {
+    /// log p(θ | data) and its gradient for each of S parameter vectors: `logps[s]` and
+    /// `grads[s·dim..(s+1)·dim]`. Samples run in parallel (rayon), each worker reusing one
+    /// workspace; results equal S separate `logp_grad` calls.
+    pub fn logp_grad_many<P: AsRef<[f64]> + Sync>(
+        &self,
+        thetas: &[P],
+        grads: &mut [f64],
+        logps: &mut [f64],
+    ) -> Result<()> {
+        use rayon::prelude::*;
+        let dim = self.spec.dim();
+        if grads.len() < dim * thetas.len() || logps.len() < thetas.len() {
+            return Err(Error::Invalid(format!(
+                "logp_grad_many: {} parameter vectors need {} gradient entries and {} values",
+                thetas.len(),
+                dim * thetas.len(),
+                thetas.len()
+            )));
+        }
+        if let Some(t) = thetas.iter().find(|t| t.as_ref().len() != dim) {
+            return Err(Error::Invalid(format!(
+                "logp_grad_many: a parameter vector has {} entries, the model has {dim}",
+                t.as_ref().len()
+            )));
+        }
+        if dim == 0 {
+            return Ok(());
+        }
+        let one = |ws: &mut Workspace, theta: &[f64], g: &mut [f64], lp: &mut f64| -> Result<()> {
+            g.iter_mut().for_each(|v| *v = 0.0);
+            let mut v = Self::eval_rows(
+                &self.spec, theta, &self.x, &self.y, self.rows, 1.0, ws, g,
+            );
+            if let Some(p) = &self.priors {
+                v += p.log_prior_grad(theta, g, self.jacobian);
+            }
+            *lp = check_finite(v, g)?;
+            Ok(())
+        };
+        grads[..dim * thetas.len()]
+            .par_chunks_mut(dim)
+            .zip(logps[..thetas.len()].par_iter_mut())
+            .zip(thetas.par_iter())
+            .try_for_each_init(
+                || self.spec.mlp.workspace(self.rows),
+                |ws, ((g, lp), th)| one(ws, th.as_ref(), g, lp),
+            )
+    }
+}
+
 impl LogDensity for Model {
     fn dim(&self) -> usize {
         self.spec.dim()

@@ -47,14 +47,15 @@ pub fn predict_draws(
 ) -> Result<Predictive> {
     let lik = &spec.likelihood;
     let k = spec.mlp.outputs();
-    let mut ws = spec.mlp.workspace(rows);
     let classes = lik.classes();
     let mut means = Vec::with_capacity(draws.len());
     let mut noise = Vec::with_capacity(draws.len());
     let mut members = Vec::with_capacity(draws.len());
-    for theta in draws {
-        spec.mlp.forward(theta, x, rows, &mut ws);
-        let out = ws.output();
+    // All draws' outputs in one batched pass (parallel across draws, one workspace per worker).
+    let outs = spec.mlp.predict_many(draws, x, rows);
+    let per = rows * k;
+    for (s, theta) in draws.iter().enumerate() {
+        let out = &outs[s * per..(s + 1) * per];
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(Error::Numeric(format!(
                 "network output at row {} is {} (not finite); the parameters may have diverged",

@@ -1,7 +1,10 @@
 //! Dense multilayer perceptron over a flat parameter vector: forward pass and reverse-mode
 //! gradient written by hand, with a workspace reused across calls (no allocation per gradient).
 
-use super::kernels::{affine, affine_backward_input, affine_backward_params};
+use super::kernels::{
+    activate, affine_backward_params_with, affine_with, dot_rows, gemm_nn, transpose, Epi,
+};
+use super::simd::{Isa, Real};
 use super::{Activation, ParamLayout};
 use serde::{Deserialize, Serialize};
 
@@ -15,45 +18,62 @@ pub struct Mlp {
     pub activation: Activation,
 }
 
-/// Buffers for one batch size, reused across forward and backward passes.
+/// Buffers for one batch size, reused across forward and backward passes (`f64` by default; the
+/// engine also runs in `f32`).
 #[derive(Debug, Clone, Default)]
-pub struct Workspace {
+pub struct Workspace<T: Real = f64> {
     rows: usize,
+    isa: Option<Isa>,
     /// Output of each layer (post-activation for hidden layers, linear for the last).
-    outs: Vec<Vec<f64>>,
+    outs: Vec<Vec<T>>,
     /// Activation derivative of each hidden layer.
-    derivs: Vec<Vec<f64>>,
+    derivs: Vec<Vec<T>>,
     /// Gradient of the objective with respect to the network output (set by the caller).
-    pub out_grad: Vec<f64>,
-    delta: Vec<f64>,
-    delta_prev: Vec<f64>,
+    pub out_grad: Vec<T>,
+    delta: Vec<T>,
+    delta_prev: Vec<T>,
+    /// Transposed weights of the layer being back-propagated.
+    wt: Vec<T>,
+    /// Per-thread partial weight gradients of large layers.
+    scratch: Vec<T>,
 }
 
-impl Workspace {
+impl<T: Real> Workspace<T> {
     /// Rows the buffers currently hold.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
     /// Network output of the last forward pass (`rows × outputs`, row-major).
-    pub fn output(&self) -> &[f64] {
+    pub fn output(&self) -> &[T] {
         self.outs.last().map_or(&[], |v| &v[..])
     }
 
     /// Network output (read) and the output-gradient buffer (write), borrowed together.
-    pub fn output_and_grad(&mut self) -> (&[f64], &mut [f64]) {
+    pub fn output_and_grad(&mut self) -> (&[T], &mut [T]) {
         let out = self.outs.last().map_or(&[][..], |v| &v[..]);
         (out, &mut self.out_grad[..])
     }
 
     /// Output of hidden layer `l` (0-based) of the last forward pass.
-    pub fn hidden(&self, l: usize) -> &[f64] {
+    pub fn hidden(&self, l: usize) -> &[T] {
         &self.outs[l]
     }
 
     /// Activation derivative of hidden layer `l` (0-based) of the last forward pass.
-    pub fn hidden_derivative(&self, l: usize) -> &[f64] {
+    pub fn hidden_derivative(&self, l: usize) -> &[T] {
         &self.derivs[l]
+    }
+
+    /// Instruction set the kernels run on (the best one detected unless set).
+    pub fn isa(&self) -> Isa {
+        self.isa.unwrap_or_else(Isa::detect)
+    }
+
+    /// Runs the kernels on `isa` (for tests and benchmarks); one the CPU lacks falls back to
+    /// the portable code.
+    pub fn set_isa(&mut self, isa: Isa) {
+        self.isa = Some(isa.usable());
     }
 }
 
@@ -99,48 +119,86 @@ impl Mlp {
 
     /// A workspace sized for `rows` rows.
     pub fn workspace(&self, rows: usize) -> Workspace {
+        self.workspace_of(rows)
+    }
+
+    /// A workspace sized for `rows` rows, in element type `T` (`f64` or `f32`).
+    pub fn workspace_of<T: Real>(&self, rows: usize) -> Workspace<T> {
         let mut ws = Workspace::default();
         self.resize(&mut ws, rows);
         ws
     }
 
     /// Makes sure the workspace holds `rows` rows (allocates only when it grows or the shape changes).
-    pub fn resize(&self, ws: &mut Workspace, rows: usize) {
+    pub fn resize<T: Real>(&self, ws: &mut Workspace<T>, rows: usize) {
         let layers = self.layers();
-        if ws.rows == rows && ws.outs.len() == layers {
+        let same_shape = ws.outs.len() == layers
+            && ws
+                .outs
+                .iter()
+                .zip(&self.sizes[1..])
+                .all(|(o, &w)| o.len() == rows * w);
+        if ws.rows == rows && same_shape {
             return;
         }
         let widest = self.sizes.iter().copied().max().unwrap_or(0);
+        let z = T::ZERO;
         ws.rows = rows;
-        ws.outs = self.sizes[1..]
-            .iter()
-            .map(|&w| vec![0.0; rows * w])
-            .collect();
+        ws.outs = self.sizes[1..].iter().map(|&w| vec![z; rows * w]).collect();
         ws.derivs = self.sizes[1..layers]
             .iter()
-            .map(|&w| vec![0.0; rows * w])
+            .map(|&w| vec![z; rows * w])
             .collect();
-        ws.out_grad = vec![0.0; rows * self.outputs()];
-        ws.delta = vec![0.0; rows * widest];
-        ws.delta_prev = vec![0.0; rows * widest];
+        ws.out_grad = vec![z; rows * self.outputs()];
+        ws.delta = vec![z; rows * widest];
+        ws.delta_prev = vec![z; rows * widest];
+        let big = self.sizes.windows(2).map(|w| w[0] * w[1]).max().unwrap_or(0);
+        ws.wt = vec![z; big];
+        ws.scratch = vec![z; big * rayon::current_num_threads().saturating_sub(1)];
+    }
+
+    /// One dense layer forward: `out = act(input·W + b)` (linear for the last layer), with the
+    /// activation derivative written into the workspace.
+    fn layer_forward<T: Real>(
+        &self,
+        l: usize,
+        theta: &[T],
+        input: &[T],
+        rows: usize,
+        isa: Isa,
+        out: &mut [T],
+        deriv: Option<&mut [T]>,
+    ) {
+        let (k, m) = (self.sizes[l], self.sizes[l + 1]);
+        let (wo, bo) = self.offsets(l);
+        let w = &theta[wo..wo + k * m];
+        let b = &theta[bo..bo + m];
+        let out = &mut out[..rows * m];
+        match deriv {
+            None => affine_with(isa, input, rows, k, w, b, out),
+            Some(d) => {
+                let d = &mut d[..rows * m];
+                if m == 1 {
+                    dot_rows(isa, input, rows, k, w, b[0], out);
+                    activate(isa, self.activation, out, d);
+                } else {
+                    let epi = Epi::Act(self.activation, d);
+                    gemm_nn(isa, input, rows, k, w, m, Some(b), out, epi);
+                }
+            }
+        }
     }
 
     /// Forward pass on `rows` rows of `x` (row-major); the output is `ws.output()`.
-    pub fn forward(&self, theta: &[f64], x: &[f64], rows: usize, ws: &mut Workspace) {
+    pub fn forward<T: Real>(&self, theta: &[T], x: &[T], rows: usize, ws: &mut Workspace<T>) {
         self.resize(ws, rows);
+        let isa = ws.isa();
         let layers = self.layers();
         for l in 0..layers {
-            let (k, m) = (self.sizes[l], self.sizes[l + 1]);
-            let (wo, bo) = self.offsets(l);
-            let w = &theta[wo..wo + k * m];
-            let b = &theta[bo..bo + m];
             let (before, after) = ws.outs.split_at_mut(l);
-            let input: &[f64] = if l == 0 { x } else { &before[l - 1] };
-            let out = &mut after[0][..rows * m];
-            affine(input, rows, k, w, b, out);
-            if l + 1 < layers {
-                self.activation.apply(out, &mut ws.derivs[l][..rows * m]);
-            }
+            let input: &[T] = if l == 0 { x } else { &before[l - 1] };
+            let deriv = (l + 1 < layers).then(|| &mut ws.derivs[l][..]);
+            self.layer_forward(l, theta, input, rows, isa, &mut after[0], deriv);
         }
     }
 
@@ -177,58 +235,51 @@ impl Mlp {
                 *o *= s;
                 *d *= s;
             }
-            let (k2, m2) = (self.sizes[l + 1], self.sizes[l + 2]);
-            let (wo, bo) = self.offsets(l + 1);
+            let isa = ws.isa();
             let (before, after) = ws.outs.split_at_mut(l + 1);
-            let out = &mut after[0][..rows * m2];
-            affine(
-                &before[l][..rows * k2],
-                rows,
-                k2,
-                &theta[wo..wo + k2 * m2],
-                &theta[bo..bo + m2],
-                out,
-            );
-            if l + 2 < layers {
-                self.activation
-                    .apply(out, &mut ws.derivs[l + 1][..rows * m2]);
-            }
+            let deriv = (l + 2 < layers).then(|| &mut ws.derivs[l + 1][..]);
+            self.layer_forward(l + 1, theta, &before[l], rows, isa, &mut after[0], deriv);
         }
     }
 
     /// Reverse pass after `forward`: adds to `grad` the gradient of Σ out_grad·output with
     /// respect to the network parameters (the first `dim()` entries of `grad`).
-    pub fn backward(
+    pub fn backward<T: Real>(
         &self,
-        theta: &[f64],
-        x: &[f64],
+        theta: &[T],
+        x: &[T],
         rows: usize,
-        ws: &mut Workspace,
-        grad: &mut [f64],
+        ws: &mut Workspace<T>,
+        grad: &mut [T],
     ) {
+        let isa = ws.isa();
         let layers = self.layers();
         let out_w = self.outputs();
         ws.delta[..rows * out_w].copy_from_slice(&ws.out_grad[..rows * out_w]);
         for l in (0..layers).rev() {
             let (k, m) = (self.sizes[l], self.sizes[l + 1]);
             let (wo, bo) = self.offsets(l);
-            let input: &[f64] = if l == 0 { x } else { &ws.outs[l - 1] };
+            let input: &[T] = if l == 0 { x } else { &ws.outs[l - 1] };
             let delta = &ws.delta[..rows * m];
             {
                 let (gw, gb) = grad[wo..bo + m].split_at_mut(k * m);
-                affine_backward_params(input, delta, rows, k, m, gw, gb);
+                affine_backward_params_with(isa, input, delta, rows, k, m, gw, gb, &mut ws.scratch);
             }
             if l == 0 {
                 break;
             }
+            // Error at the previous layer's pre-activation: delta·Wᵀ times activation' (and the
+            // dropout mask, folded into the derivative by `forward_dropout`), in one pass.
             let w = &theta[wo..wo + k * m];
+            let wt: &[T] = if m == 1 {
+                w
+            } else {
+                transpose(w, k, m, &mut ws.wt[..k * m]);
+                &ws.wt[..k * m]
+            };
             let dprev = &mut ws.delta_prev[..rows * k];
-            affine_backward_input(delta, w, rows, k, m, dprev);
-            // Error at the previous layer's pre-activation: multiply by activation' (and the
-            // dropout mask, folded into the derivative by `forward_dropout`).
-            for (d, der) in dprev.iter_mut().zip(&ws.derivs[l - 1][..rows * k]) {
-                *d *= der;
-            }
+            let epi = Epi::Mul(&ws.derivs[l - 1][..rows * k]);
+            gemm_nn(isa, delta, rows, m, wt, k, None, dprev, epi);
             std::mem::swap(&mut ws.delta, &mut ws.delta_prev);
         }
     }
@@ -238,6 +289,53 @@ impl Mlp {
         let mut ws = self.workspace(rows);
         self.forward(theta, x, rows, &mut ws);
         ws.output().to_vec()
+    }
+
+    /// Network outputs under each of S parameter vectors at the same `rows` rows of `x`, written
+    /// into `out` (`S × rows × outputs`, sample-major). Samples run in parallel (rayon), each
+    /// worker reusing one workspace; results equal S separate `forward` calls.
+    pub fn forward_many<P: AsRef<[f64]> + Sync>(
+        &self,
+        thetas: &[P],
+        x: &[f64],
+        rows: usize,
+        out: &mut [f64],
+    ) {
+        use rayon::prelude::*;
+        let per = rows * self.outputs();
+        if per == 0 {
+            return;
+        }
+        let out = &mut out[..per * thetas.len()];
+        if thetas.len() < 2 {
+            let mut ws = self.workspace(rows);
+            for (o, th) in out.chunks_mut(per).zip(thetas) {
+                self.forward(th.as_ref(), x, rows, &mut ws);
+                o.copy_from_slice(ws.output());
+            }
+            return;
+        }
+        out.par_chunks_mut(per)
+            .zip(thetas.par_iter())
+            .for_each_init(
+                || self.workspace(rows),
+                |ws, (o, th)| {
+                    self.forward(th.as_ref(), x, rows, ws);
+                    o.copy_from_slice(ws.output());
+                },
+            );
+    }
+
+    /// [`Mlp::forward_many`] into a new vector (`S × rows × outputs`).
+    pub fn predict_many<P: AsRef<[f64]> + Sync>(
+        &self,
+        thetas: &[P],
+        x: &[f64],
+        rows: usize,
+    ) -> Vec<f64> {
+        let mut out = vec![0.0; thetas.len() * rows * self.outputs()];
+        self.forward_many(thetas, x, rows, &mut out);
+        out
     }
 
     /// Draws initial parameters: weights N(0, 1/fan_in) (LeCun), biases 0.

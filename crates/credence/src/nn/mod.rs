@@ -9,7 +9,9 @@ pub mod activation_fns {
 pub mod kernels;
 mod layout;
 mod mlp;
+pub mod simd;
 
 pub use activation::Activation;
 pub use layout::{GroupKind, ParamGroup, ParamLayout};
 pub use mlp::{Mlp, Workspace};
+pub use simd::{Isa, Real};

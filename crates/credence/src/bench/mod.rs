@@ -1,0 +1,3 @@
+//! Benchmarks that ship with the library (the CLI's `credence bench …` is a thin shell over them).
+
+pub mod grad;
