@@ -52,6 +52,9 @@ pub struct ViOptions {
     pub kl: KlMode,
     /// Weight draws per prediction [`samples`, 100].
     pub samples: usize,
+    /// Share of final epochs whose end-of-epoch iterates are averaged (Polyak–Ruppert) into the
+    /// returned q, which removes most of the stochastic-gradient jitter [`average_last`, 0.25].
+    pub average_last: f64,
 }
 
 impl ViOptions {
@@ -75,7 +78,14 @@ impl ViOptions {
             kl_anneal_epochs: s.usize("kl_anneal_epochs", 0)?,
             kl,
             samples: s.usize("samples", 100)?.max(1),
+            average_last: s.f64("average_last", 0.25)?,
         };
+        if !(0.0..=1.0).contains(&o.average_last) {
+            return Err(s.error(format!(
+                "inference.average_last must be in [0, 1], found {}",
+                o.average_last
+            )));
+        }
         if o.epochs == 0 {
             return Err(s.error("inference.epochs must be at least 1".into()));
         }
@@ -331,6 +341,9 @@ pub fn fit_vi(
     let (mut elbo_trace, mut kl_trace, mut beta_trace) = (Vec::new(), Vec::new(), Vec::new());
     let mut all_closed = true;
     let (mut kg_mu, mut kg_s) = (vec![0.0; nd], vec![0.0; nd]);
+    let avg_from = opts.epochs - ((opts.epochs as f64 * opts.average_last).round() as usize).min(opts.epochs);
+    let mut avg = vec![0.0; phi.len()];
+    let mut averaged = 0usize;
     progress.start(opts.epochs as u64, "VI (Bayes by Backprop)");
     for epoch in 0..opts.epochs {
         let frac = if opts.epochs > 1 {
@@ -423,9 +436,19 @@ pub fn fit_vi(
         elbo_trace.push(elbo_sum / b);
         kl_trace.push(kl_sum / b);
         beta_trace.push(beta);
+        if epoch >= avg_from {
+            averaged += 1;
+            let w = 1.0 / averaged as f64;
+            for (a, p) in avg.iter_mut().zip(&phi) {
+                *a += w * (p - *a);
+            }
+        }
         progress.tick(epoch as u64 + 1, &format!("ELBO {:.3}", elbo_sum / b));
     }
     progress.finish();
+    if averaged > 0 {
+        phi = avg;
+    }
     let mut mean = phi[..nd].to_vec();
     let mut std: Vec<f64> = phi[nd..2 * nd].iter().map(|s| s.exp()).collect();
     if learns_noise {
