@@ -172,9 +172,9 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
             (Box::new(infer::DrawsPosterior::point(pf.theta)), outcome)
         }
         Method::Vi | Method::McDropout | Method::Ensemble | Method::AnchoredEnsemble => {
-            let pri = resolved.as_ref().ok_or_else(|| {
-                Error::Invalid(format!("{} needs priors", opts.method.name()))
-            })?;
+            let pri = resolved
+                .as_ref()
+                .ok_or_else(|| Error::Invalid(format!("{} needs priors", opts.method.name())))?;
             let settings = infer::settings::Settings::new(&config.inference, &config.source);
             match opts.method {
                 Method::Vi => {

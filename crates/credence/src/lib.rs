@@ -21,6 +21,7 @@ pub mod predict;
 pub mod prior;
 pub mod rng;
 pub mod uci;
+pub mod uncertainty;
 
 pub use density::LogDensity;
 pub use error::{Error, Result};

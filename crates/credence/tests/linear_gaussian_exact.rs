@@ -124,7 +124,11 @@ fn vi_recovers_the_exact_mean_and_a_mean_field_variance() {
             let v = f.std[i] * f.std[i];
             // Mean-field under-estimates: the optimum is 1/Λᵢᵢ ≤ Σᵢᵢ. We check no larger than
             // the exact variance and within 10% of 1/Λᵢᵢ (σ fluctuates by a few % at the end).
-            assert!(v <= sigma[i][i], "{kl:?}: var[{i}] {v} > exact {}", sigma[i][i]);
+            assert!(
+                v <= sigma[i][i],
+                "{kl:?}: var[{i}] {v} > exact {}",
+                sigma[i][i]
+            );
             let mf = 1.0 / lam[i][i];
             assert!(
                 (v / mf - 1.0).abs() < 0.1,

@@ -138,9 +138,7 @@ fn train(
     let mut ws = spec.mlp.workspace(bs);
     let (mut bx, mut by) = (Vec::new(), Vec::new());
     let mut r = rng::stream(seed, 0xd40);
-    let mut val_model = val
-        .map(|v| Model::new(spec.clone(), None, v))
-        .transpose()?;
+    let mut val_model = val.map(|v| Model::new(spec.clone(), None, v)).transpose()?;
     let mut best = (f64::NEG_INFINITY, 0usize, theta.clone());
     let mut trace = Vec::with_capacity(epochs);
     for epoch in 0..epochs {
@@ -253,8 +251,7 @@ pub fn fit_mc_dropout(
     if !use_val {
         let rate = opts.rate.unwrap_or(0.05);
         progress.start(1, "MC dropout");
-        let (theta, epochs, trace) =
-            train(spec, priors, data, None, rate, cfg.epochs, cfg, seed)?;
+        let (theta, epochs, trace) = train(spec, priors, data, None, rate, cfg.epochs, cfg, seed)?;
         progress.finish();
         return Ok(DropoutFit {
             theta,
@@ -276,7 +273,10 @@ pub fn fit_mc_dropout(
         Some(p) => vec![p],
         None => opts.grid.clone(),
     };
-    progress.start(candidates.len() as u64 + 1, "MC dropout (rate on held-out rows)");
+    progress.start(
+        candidates.len() as u64 + 1,
+        "MC dropout (rate on held-out rows)",
+    );
     let mut trials = Vec::new();
     for (i, &rate) in candidates.iter().enumerate() {
         let (theta, epoch, _) = train(spec, priors, &dtr, Some(&dva), rate, cfg.epochs, cfg, seed)?;
@@ -293,8 +293,14 @@ pub fn fit_mc_dropout(
         .filter(|t| t.validation_log_lik.is_finite())
         .max_by(|a, b| a.validation_log_lik.total_cmp(&b.validation_log_lik))
         .cloned()
-        .ok_or_else(|| Error::Numeric("every dropout rate gave a non-finite validation log-likelihood".into()))?;
-    let epochs = if cfg.refit { best.epoch.max(1) } else { cfg.epochs };
+        .ok_or_else(|| {
+            Error::Numeric("every dropout rate gave a non-finite validation log-likelihood".into())
+        })?;
+    let epochs = if cfg.refit {
+        best.epoch.max(1)
+    } else {
+        cfg.epochs
+    };
     let (theta, epochs, trace) = if cfg.refit {
         train(spec, priors, data, None, best.rate, epochs, cfg, seed)?
     } else {

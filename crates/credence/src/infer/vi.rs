@@ -172,7 +172,11 @@ fn lrt_forward<'w>(
         let (k, m) = (mlp.sizes[l], mlp.sizes[l + 1]);
         let (wo, bo) = mlp.offsets(l);
         let (before, after) = ws.h.split_at_mut(l);
-        let input: &[f64] = if l == 0 { x } else { &before[l - 1][..rows * k] };
+        let input: &[f64] = if l == 0 {
+            x
+        } else {
+            &before[l - 1][..rows * k]
+        };
         let asq = &mut ws.asq[l][..rows * k];
         for (q, a) in asq.iter_mut().zip(input) {
             *q = a * a;
@@ -336,12 +340,16 @@ pub fn fit_vi(
     let mut ws = LrtWorkspace::new(&spec.mlp.sizes, bs);
     let k = spec.mlp.outputs();
     let mut og = vec![0.0; bs * k];
-    let (mut bx, mut by) = (Vec::with_capacity(bs * data.features), Vec::with_capacity(bs));
+    let (mut bx, mut by) = (
+        Vec::with_capacity(bs * data.features),
+        Vec::with_capacity(bs),
+    );
     let mut r = rng::stream(seed, 0x71);
     let (mut elbo_trace, mut kl_trace, mut beta_trace) = (Vec::new(), Vec::new(), Vec::new());
     let mut all_closed = true;
     let (mut kg_mu, mut kg_s) = (vec![0.0; nd], vec![0.0; nd]);
-    let avg_from = opts.epochs - ((opts.epochs as f64 * opts.average_last).round() as usize).min(opts.epochs);
+    let avg_from =
+        opts.epochs - ((opts.epochs as f64 * opts.average_last).round() as usize).min(opts.epochs);
     let mut avg = vec![0.0; phi.len()];
     let mut averaged = 0usize;
     progress.start(opts.epochs as u64, "VI (Bayes by Backprop)");
