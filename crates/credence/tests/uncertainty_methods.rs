@@ -135,7 +135,12 @@ fn regression_predictive_and_metrics_for_every_method() {
         assert!((r.nll + r.log_lik).abs() < 1e-12);
         // Noise sd 0.2: CRPS of a calibrated predictive is about 0.2/√π ≈ 0.11; allow slack
         // for the short training.
-        assert!(r.crps > 0.0 && r.crps < 0.4, "{}: CRPS {}", m.name(), r.crps);
+        assert!(
+            r.crps > 0.0 && r.crps < 0.4,
+            "{}: CRPS {}",
+            m.name(),
+            r.crps
+        );
         assert_eq!(r.coverage.len(), 4);
         for w in r.coverage.windows(2) {
             assert!(w[0].observed <= w[1].observed);
@@ -144,7 +149,11 @@ fn regression_predictive_and_metrics_for_every_method() {
         let far = Dataset::from_arrays(vec![8.0, -8.0, 9.0, -9.0], vec![0.0; 4], 1).unwrap();
         let pf = model.predict(&far, 0).unwrap();
         let o = ood_metrics(&p, &pf).unwrap();
-        let ep = o.scores.iter().find(|s| s.score == "epistemic_std").unwrap();
+        let ep = o
+            .scores
+            .iter()
+            .find(|s| s.score == "epistemic_std")
+            .unwrap();
         // MC dropout's spread far out is weaker (saturated tanh units keep the dropout variance
         // bounded), so it only has to beat chance; the others must separate clearly.
         let bar = if m == Method::McDropout { 0.5 } else { 0.9 };

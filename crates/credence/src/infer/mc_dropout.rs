@@ -342,7 +342,7 @@ impl McDropoutPosterior {
         };
         let rate = get("rate")?.data.first().copied().unwrap_or(f64::NAN);
         let passes = get("passes")?.data.first().copied().unwrap_or(0.0);
-        if !(0.0..1.0).contains(&rate) || !(passes >= 1.0 && passes.fract() == 0.0) {
+        if !((0.0..1.0).contains(&rate) && passes >= 1.0 && passes.fract() == 0.0) {
             return Err(Error::Invalid(format!(
                 "bad MC dropout settings in the artifact: rate {rate}, passes {passes}"
             )));
