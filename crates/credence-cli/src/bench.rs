@@ -1,6 +1,6 @@
 //! `credence bench uci` and `credence bench grad`.
 
-use crate::cli::{BenchCommand, GradArgs, UciArgs};
+use crate::cli::{BenchCommand, ClassifyArgs, GradArgs, UciArgs};
 use crate::io;
 use crate::progress::Bar;
 use anyhow::{Context, Result};
@@ -11,6 +11,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Uci(a) => uci(&a),
         BenchCommand::Grad(a) => grad(&a),
+        BenchCommand::Classify(a) => classify(&a),
     }
 }
 
@@ -38,7 +39,8 @@ fn grad(a: &GradArgs) -> Result<()> {
                 let dir = a.boston.clone().or_else(|| {
                     [
                         std::path::PathBuf::from("data/bostonHousing"),
-                        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/bostonHousing"),
+                        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join("../../data/bostonHousing"),
                     ]
                     .into_iter()
                     .find(|p| p.join("data.txt").exists())
@@ -73,6 +75,73 @@ fn grad(a: &GradArgs) -> Result<()> {
     out.insert("threads".into(), rayon_threads().into());
     if a.output.json {
         println!("{}", serde_json::Value::Object(out));
+    }
+    Ok(())
+}
+
+fn classify(a: &ClassifyArgs) -> Result<()> {
+    let config = io::config(a.config.as_deref())?;
+    let table = io::table(&a.data)?;
+    let data =
+        credence::data::Dataset::from_table(&table, &a.target, None).context("choosing columns")?;
+    let mut results = Vec::new();
+    for name in &a.methods {
+        let method = Method::parse(name)?;
+        let bar = Bar::new(!a.output.json && !a.output.quiet);
+        let r = credence::uncertainty::run_classification(
+            &data,
+            method,
+            &config,
+            a.test_fraction,
+            a.ood_from,
+            a.seed,
+            &bar,
+        )
+        .with_context(|| format!("{} on {}", method.name(), a.data.display()))?;
+        results.push(r);
+    }
+    if a.output.json {
+        println!("{}", serde_json::to_string(&results)?);
+        return Ok(());
+    }
+    let first = &results[0];
+    println!(
+        "{} — stratified split seed {}: {} train / {} test rows{}",
+        a.data.display(),
+        a.seed,
+        first.train_rows,
+        first.test_rows,
+        a.ood_from
+            .map(|k| format!(
+                ", OOD = labels ≥ {k} ({} rows)",
+                first.ood.as_ref().map_or(0, |o| o.ood_rows)
+            ))
+            .unwrap_or_default()
+    );
+    println!(
+        "{:<18} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10} {:>8}",
+        "method", "acc", "NLL", "Brier", "ECE", "MCE", "AUROC(H)", "AUROC(MI)", "seconds"
+    );
+    for r in &results {
+        let m = &r.metrics;
+        let au = |s: &str| {
+            r.ood
+                .as_ref()
+                .and_then(|o| o.scores.iter().find(|x| x.score == s))
+                .map_or("—".to_string(), |x| format!("{:.3}", x.auroc))
+        };
+        println!(
+            "{:<18} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>10} {:>10} {:>8.1}",
+            r.method,
+            m.accuracy,
+            m.nll,
+            m.brier,
+            m.ece,
+            m.mce,
+            au("entropy"),
+            au("mutual_information"),
+            r.seconds
+        );
     }
     Ok(())
 }

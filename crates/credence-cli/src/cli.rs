@@ -71,7 +71,7 @@ pub struct FitArgs {
     /// Config file (TOML): model, training and priors with provenance.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Inference method (overrides the config's `method`): mle, map.
+    /// Inference method (overrides the config's `method`): mle, map, vi, mc-dropout, ensemble, anchored-ensemble.
     #[arg(long)]
     pub method: Option<String>,
     /// Likelihood family (overrides the config): gaussian, heteroscedastic, student-t, bernoulli, categorical, poisson.
@@ -117,6 +117,10 @@ pub struct EvaluateArgs {
     /// Seed for methods that sample at prediction time.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Out-of-distribution rows (the model's feature columns; a target is not needed): report how
+    /// well the predictive's uncertainty separates them from the rows of --data (AUROC, AUPR).
+    #[arg(long)]
+    pub ood: Option<PathBuf>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -129,6 +133,8 @@ pub enum BenchCommand {
     Uci(UciArgs),
     /// Time the full-batch gradient of the grad_bench task (small, big, boston; f64 and f32).
     Grad(GradArgs),
+    /// Calibration and OOD detection on a classification CSV (seeded stratified split).
+    Classify(ClassifyArgs),
 }
 
 /// `credence bench grad`.
@@ -151,12 +157,45 @@ pub struct GradArgs {
     pub output: OutputArgs,
 }
 
+/// `credence bench classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// CSV with feature columns and an integer label column.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Label column.
+    #[arg(long, default_value = "label")]
+    pub target: String,
+    /// Methods, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "map,vi,mc-dropout,ensemble,anchored-ensemble"
+    )]
+    pub methods: Vec<String>,
+    /// Share of the (in-distribution) rows held out for testing, stratified by class.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Classes with a label ≥ this are out of distribution: not trained on, scored for OOD detection.
+    #[arg(long)]
+    pub ood_from: Option<usize>,
+    /// Config file (model, training, priors, inference settings).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Seed of the split and the fits.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// `credence bench uci`.
 #[derive(Debug, Args)]
 pub struct UciArgs {
     /// Dataset folder in the UCI benchmark format.
     pub dir: PathBuf,
-    /// Inference method.
+    /// Inference method: mle, map, vi, mc-dropout, ensemble, anchored-ensemble.
     #[arg(long, default_value = "map")]
     pub method: String,
     /// Number of splits (default: all).

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use credence::artifact;
 use credence::config::LikelihoodConfig;
 use credence::data::Dataset;
-use credence::eval::{metrics, Metrics};
+use credence::eval::{metrics, ood_metrics, Metrics};
 use credence::fit::{fit as fit_model, FitOptions};
 use credence::{Method, Predictive};
 
@@ -126,10 +126,24 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
     let model = load(&a.model)?;
     let table = io::table(&a.data)?;
     let data = io::dataset_for_model(&table, &model.record, true)?;
+    if data.rows == 0 {
+        bail!("no rows to evaluate");
+    }
     let pred = model.predict(&data, a.seed)?;
     let m = metrics(&pred, &data.y).with_context(|| format!("scoring {}", a.data.display()))?;
+    let ood = match &a.ood {
+        Some(path) => {
+            let t = io::table(path)?;
+            let d = io::dataset_for_model(&t, &model.record, false)?;
+            let po = model
+                .predict(&d, a.seed ^ 0x00d)
+                .with_context(|| format!("predicting {}", path.display()))?;
+            Some(ood_metrics(&pred, &po).with_context(|| format!("scoring {}", path.display()))?)
+        }
+        None => None,
+    };
     if a.output.json {
-        let v = serde_json::json!({ "method": model.record.method, "rows": data.rows, "metrics": m, "priors": model.record.prior_summary });
+        let v = serde_json::json!({ "method": model.record.method, "rows": data.rows, "metrics": m, "ood": ood, "priors": model.record.prior_summary });
         println!("{v}");
         return Ok(());
     }
@@ -145,18 +159,56 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
             println!("  RMSE           {:.4}", r.rmse);
             println!("  MAE            {:.4}", r.mae);
             println!(
-                "  log-likelihood {:.4} (mean per point, original units)",
-                r.log_lik
+                "  log-likelihood {:.4} (mean per point, original units; NLL {:.4})",
+                r.log_lik, r.nll
+            );
+            println!("  CRPS           {:.4}", r.crps);
+            for c in &r.coverage {
+                println!(
+                    "  coverage of the central {:>2.0}% interval: {:.1}%",
+                    100.0 * c.level,
+                    100.0 * c.observed
+                );
+            }
+            println!(
+                "  calibration error {:.4} (mean |p − share of PIT ≤ p|, p = 0.05…0.95)",
+                r.calibration_error
             );
         }
         Metrics::Classification(c) => {
             println!("  accuracy {:.4}", c.accuracy);
             println!("  NLL      {:.4}", c.nll);
             println!("  Brier    {:.4}", c.brier);
+            println!("  ECE      {:.4} (15 bins)", c.ece);
+            println!("  MCE      {:.4}", c.mce);
+            println!("  reliability (confidence bin: rows, mean confidence, accuracy):");
+            for b in c.reliability.iter().filter(|b| b.count > 0) {
+                println!(
+                    "    [{:.2}, {:.2}): {:>5} {:>7.3} {:>7.3}",
+                    b.lo, b.hi, b.count, b.confidence, b.accuracy
+                );
+            }
+            println!("  accuracy–rejection (reject the most uncertain by predictive entropy):");
+            for (r, acc) in &c.accuracy_rejection {
+                println!("    reject {:>3.0}%: accuracy {:.4}", 100.0 * r, acc);
+            }
         }
     }
-    if data.rows == 0 {
-        bail!("no rows to evaluate");
+    if let Some(o) = ood {
+        println!(
+            "  OOD: {} in-distribution vs {} rows of {}",
+            o.in_rows,
+            o.ood_rows,
+            a.ood
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
+        );
+        for s in &o.scores {
+            println!(
+                "    {:<20} AUROC {:.4}  AUPR {:.4}",
+                s.score, s.auroc, s.aupr
+            );
+        }
     }
     Ok(())
 }

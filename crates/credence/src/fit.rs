@@ -79,6 +79,11 @@ pub struct FitOptions<'a> {
     pub strict_columns: bool,
 }
 
+/// A method's outcome as JSON for the fit record.
+fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| Error::Invalid(e.to_string()))
+}
+
 /// Summarises the priors in one line.
 pub fn prior_summary(priors: Option<&PriorSet>) -> String {
     match priors {
@@ -165,6 +170,62 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
             )?;
             let outcome = serde_json::to_value(&pf).map_err(|e| Error::Invalid(e.to_string()))?;
             (Box::new(infer::DrawsPosterior::point(pf.theta)), outcome)
+        }
+        Method::Vi | Method::McDropout | Method::Ensemble | Method::AnchoredEnsemble => {
+            let pri = resolved
+                .as_ref()
+                .ok_or_else(|| Error::Invalid(format!("{} needs priors", opts.method.name())))?;
+            let settings = infer::settings::Settings::new(&config.inference, &config.source);
+            match opts.method {
+                Method::Vi => {
+                    let o = infer::vi::ViOptions::from_settings(settings, &config.training)?;
+                    let f = infer::vi::fit_vi(&spec, pri, &std_data, &o, opts.seed, opts.progress)?;
+                    let outcome = to_json(&f)?;
+                    let post = infer::vi::GaussianMfPosterior {
+                        mean: f.mean,
+                        std: f.std,
+                        samples: o.samples,
+                    };
+                    (Box::new(post) as Box<dyn Posterior>, outcome)
+                }
+                Method::McDropout => {
+                    let o = infer::mc_dropout::DropoutOptions::from_settings(settings)?;
+                    let f = infer::mc_dropout::fit_mc_dropout(
+                        &spec,
+                        pri,
+                        &std_data,
+                        &config.training,
+                        &o,
+                        opts.seed,
+                        opts.progress,
+                    )?;
+                    let outcome = to_json(&f)?;
+                    let post = infer::mc_dropout::McDropoutPosterior {
+                        theta: f.theta,
+                        rate: f.rate,
+                        passes: o.passes,
+                    };
+                    (Box::new(post) as Box<dyn Posterior>, outcome)
+                }
+                _ => {
+                    let o = infer::ensemble::EnsembleOptions::from_settings(settings, &spec)?;
+                    let f = infer::ensemble::fit_ensemble(
+                        &spec,
+                        pri,
+                        &std_data,
+                        &config.training,
+                        &o,
+                        opts.method == Method::AnchoredEnsemble,
+                        opts.seed,
+                        opts.progress,
+                    )?;
+                    let outcome = to_json(&f)?;
+                    (
+                        Box::new(infer::DrawsPosterior { draws: f.members }) as Box<dyn Posterior>,
+                        outcome,
+                    )
+                }
+            }
         }
     };
     let record = FitRecord {

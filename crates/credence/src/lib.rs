@@ -25,6 +25,7 @@ pub mod prior;
 pub mod report;
 pub mod rng;
 pub mod uci;
+pub mod uncertainty;
 
 pub use density::LogDensity;
 pub use error::{Error, Result};

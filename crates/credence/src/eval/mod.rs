@@ -4,6 +4,14 @@ use crate::error::{Error, Result};
 use crate::predict::{ClassPredictive, Predictive, RegressionPredictive};
 use serde::{Deserialize, Serialize};
 
+mod calibration;
+mod ood;
+
+pub use calibration::{
+    accuracy_rejection, crps_gaussian_mixture, pit, reliability, ReliabilityBin, COVERAGE_LEVELS,
+};
+pub use ood::{auroc, average_precision, ood_metrics, OodMetrics, OodScore};
+
 /// Regression metrics in the target's original units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegressionMetrics {
@@ -13,8 +21,27 @@ pub struct RegressionMetrics {
     pub mae: f64,
     /// Mean log predictive density per point.
     pub log_lik: f64,
+    /// Mean negative log predictive density per point (−log_lik).
+    pub nll: f64,
+    /// Mean continuous ranked probability score (closed form for the Gaussian mixture; Student-t
+    /// and Poisson components are replaced by Gaussians of the same variance).
+    pub crps: f64,
+    /// Share of targets inside the central predictive interval, per nominal level.
+    pub coverage: Vec<Coverage>,
+    /// Regression calibration error: mean |p − share of PIT values ≤ p| over p = 0.05, 0.10, …, 0.95
+    /// (Kuleshov et al. 2018 use the squared version; this one reads in probability units).
+    pub calibration_error: f64,
     /// Rows evaluated.
     pub rows: usize,
+}
+
+/// Observed coverage of a central interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Nominal level (e.g. 0.9).
+    pub level: f64,
+    /// Share of targets inside the interval.
+    pub observed: f64,
 }
 
 /// Classification metrics.
@@ -26,6 +53,15 @@ pub struct ClassificationMetrics {
     pub nll: f64,
     /// Mean Brier score (sum over classes of squared probability error).
     pub brier: f64,
+    /// Expected calibration error of the top-class confidence (15 equal-width bins).
+    pub ece: f64,
+    /// Maximum calibration error over the non-empty bins.
+    pub mce: f64,
+    /// The reliability table behind ECE and MCE.
+    pub reliability: Vec<ReliabilityBin>,
+    /// Accuracy on the rows kept when the most uncertain (highest predictive entropy) share is
+    /// rejected: (share rejected, accuracy), for 0, 0.1, …, 0.9.
+    pub accuracy_rejection: Vec<(f64, f64)>,
     /// Rows evaluated.
     pub rows: usize,
 }
@@ -53,10 +89,34 @@ pub fn regression_metrics(p: &RegressionPredictive, y: &[f64]) -> RegressionMetr
         .sqrt();
     let mae = mean.iter().zip(y).map(|(m, t)| (m - t).abs()).sum::<f64>() / n;
     let log_lik = p.log_density(y).iter().sum::<f64>() / n;
+    let crps = crps_gaussian_mixture(p, y).iter().sum::<f64>() / n;
+    let u = pit(p, y);
+    let coverage = COVERAGE_LEVELS
+        .iter()
+        .map(|&level| Coverage {
+            level,
+            observed: u
+                .iter()
+                .filter(|&&v| (v - 0.5).abs() <= 0.5 * level)
+                .count() as f64
+                / n,
+        })
+        .collect();
+    let calibration_error = (1..=19)
+        .map(|j| {
+            let q = 0.05 * j as f64;
+            (q - u.iter().filter(|&&v| v <= q).count() as f64 / n).abs()
+        })
+        .sum::<f64>()
+        / 19.0;
     RegressionMetrics {
         rmse,
         mae,
         log_lik,
+        nll: -log_lik,
+        crps,
+        coverage,
+        calibration_error,
         rows: y.len(),
     }
 }
@@ -85,10 +145,25 @@ pub fn classification_metrics(p: &ClassPredictive, y: &[f64]) -> Result<Classifi
             .map(|(j, q)| (q - f64::from(u8::from(j == c))).powi(2))
             .sum::<f64>();
     }
+    let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
+    let reliability = reliability(&probs, k, &labels, 15);
+    let ece = reliability
+        .iter()
+        .map(|b| b.count as f64 / n * (b.accuracy - b.confidence).abs())
+        .sum();
+    let mce = reliability
+        .iter()
+        .filter(|b| b.count > 0)
+        .map(|b| (b.accuracy - b.confidence).abs())
+        .fold(0.0, f64::max);
     Ok(ClassificationMetrics {
         accuracy: acc / n,
         nll: nll / n,
         brier: brier / n,
+        ece,
+        mce,
+        reliability,
+        accuracy_rejection: accuracy_rejection(&pred, &labels, &p.entropy()),
         rows: y.len(),
     })
 }

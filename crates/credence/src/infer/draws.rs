@@ -38,24 +38,35 @@ impl DrawsPosterior {
     }
 }
 
-/// Predictive of an equal-weight set of parameter vectors (standardised units).
-pub fn predict_draws(
-    spec: &ModelSpec,
-    draws: &[Vec<f64>],
-    x: &[f64],
+/// Collects network outputs, one set per mixture component (a draw, a member, a dropout pass),
+/// into a `Predictive` (standardised units).
+#[derive(Debug)]
+pub struct PredictiveBuilder<'a> {
+    spec: &'a ModelSpec,
     rows: usize,
-) -> Result<Predictive> {
-    let lik = &spec.likelihood;
-    let k = spec.mlp.outputs();
-    let classes = lik.classes();
-    let mut means = Vec::with_capacity(draws.len());
-    let mut noise = Vec::with_capacity(draws.len());
-    let mut members = Vec::with_capacity(draws.len());
-    // All draws' outputs in one batched pass (parallel across draws, one workspace per worker).
-    let outs = spec.mlp.predict_many(draws, x, rows);
-    let per = rows * k;
-    for (s, theta) in draws.iter().enumerate() {
-        let out = &outs[s * per..(s + 1) * per];
+    means: Vec<Vec<f64>>,
+    noise: Vec<Vec<f64>>,
+    members: Vec<Vec<f64>>,
+}
+
+impl<'a> PredictiveBuilder<'a> {
+    /// An empty predictive for `rows` rows of the model `spec`.
+    pub fn new(spec: &'a ModelSpec, rows: usize) -> Self {
+        PredictiveBuilder {
+            spec,
+            rows,
+            means: Vec::new(),
+            noise: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
+    /// Adds one component: the network output (`rows × outputs`) and log σ.
+    pub fn push(&mut self, out: &[f64], log_sigma: f64) -> Result<()> {
+        let (spec, rows) = (self.spec, self.rows);
+        let lik = &spec.likelihood;
+        let k = spec.mlp.outputs();
+        let classes = lik.classes();
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(Error::Numeric(format!(
                 "network output at row {} is {} (not finite); the parameters may have diverged",
@@ -63,7 +74,6 @@ pub fn predict_draws(
                 out[i]
             )));
         }
-        let ls = spec.log_sigma(theta);
         if classes > 0 {
             let mut p = vec![0.0; rows * classes];
             for n in 0..rows {
@@ -72,43 +82,66 @@ pub fn predict_draws(
                     &mut p[n * classes..(n + 1) * classes],
                 );
             }
-            members.push(p);
+            self.members.push(p);
         } else {
             let (m, v): (Vec<f64>, Vec<f64>) = (0..rows)
-                .map(|n| lik.mean_var(&out[n * k..(n + 1) * k], ls))
+                .map(|n| lik.mean_var(&out[n * k..(n + 1) * k], log_sigma))
                 .unzip();
-            means.push(m);
+            self.means.push(m);
             // For Student-t the component keeps σ² (its family adds the df factor).
             let v = match lik {
                 crate::likelihood::Likelihood::StudentT { noise: fixed, .. } => {
-                    let s2 = fixed.map_or((2.0 * ls).exp(), |s| s * s);
+                    let s2 = fixed.map_or((2.0 * log_sigma).exp(), |s| s * s);
                     vec![s2; rows]
                 }
                 _ => v,
             };
-            noise.push(v);
+            self.noise.push(v);
         }
+        Ok(())
     }
-    if classes > 0 {
-        return Ok(Predictive::Classification(ClassPredictive {
-            rows,
-            classes,
-            members,
-        }));
+
+    /// The predictive of the components pushed so far.
+    pub fn finish(self) -> Predictive {
+        let lik = &self.spec.likelihood;
+        if lik.classes() > 0 {
+            return Predictive::Classification(ClassPredictive {
+                rows: self.rows,
+                classes: lik.classes(),
+                members: self.members,
+            });
+        }
+        let family = match lik {
+            crate::likelihood::Likelihood::StudentT { df, .. } => NoiseFamily::StudentT(*df),
+            crate::likelihood::Likelihood::Poisson => NoiseFamily::Poisson,
+            _ => NoiseFamily::Gaussian,
+        };
+        let func_var = vec![vec![0.0; self.rows]; self.means.len()];
+        Predictive::Regression(RegressionPredictive {
+            rows: self.rows,
+            family,
+            means: self.means,
+            noise_var: self.noise,
+            func_var,
+        })
     }
-    let family = match lik {
-        crate::likelihood::Likelihood::StudentT { df, .. } => NoiseFamily::StudentT(*df),
-        crate::likelihood::Likelihood::Poisson => NoiseFamily::Poisson,
-        _ => NoiseFamily::Gaussian,
-    };
-    let func_var = vec![vec![0.0; rows]; draws.len()];
-    Ok(Predictive::Regression(RegressionPredictive {
-        rows,
-        family,
-        means,
-        noise_var: noise,
-        func_var,
-    }))
+}
+
+/// Predictive of an equal-weight set of parameter vectors (standardised units).
+pub fn predict_draws(
+    spec: &ModelSpec,
+    draws: &[Vec<f64>],
+    x: &[f64],
+    rows: usize,
+) -> Result<Predictive> {
+    // All draws' outputs in one batched pass (parallel across draws, one workspace per worker).
+    let outs = spec.mlp.predict_many(draws, x, rows);
+    let per = rows * spec.mlp.outputs();
+    let mut b = PredictiveBuilder::new(spec, rows);
+    for (s, theta) in draws.iter().enumerate() {
+        b.push(&outs[s * per..(s + 1) * per], spec.log_sigma(theta))?;
+    }
+    Ok(b.finish())
 }
 
 impl Posterior for DrawsPosterior {

@@ -2,9 +2,13 @@
 //! `Posterior`, which predicts; all methods share that interface.
 
 mod draws;
+pub mod ensemble;
+pub mod mc_dropout;
 mod point;
+pub mod settings;
+pub mod vi;
 
-pub use draws::{predict_draws, DrawsPosterior};
+pub use draws::{predict_draws, DrawsPosterior, PredictiveBuilder};
 pub use point::{train_point, PointFit};
 
 use crate::error::{Error, Result};
@@ -20,17 +24,36 @@ pub enum Method {
     Mle,
     /// Maximum a posteriori: the mode of the posterior under the stated priors.
     Map,
+    /// Mean-field Gaussian variational inference (Bayes by Backprop, local reparameterisation).
+    Vi,
+    /// MC dropout: dropout kept at prediction (Gal & Ghahramani 2016).
+    McDropout,
+    /// Deep ensemble: independently initialised MAP networks (Lakshminarayanan et al. 2017).
+    Ensemble,
+    /// Anchored ensemble: randomised MAP towards prior draws (Pearce et al. 2020).
+    AnchoredEnsemble,
 }
 
 impl Method {
     /// All methods, in the order they are documented.
-    pub const ALL: [Method; 2] = [Method::Mle, Method::Map];
+    pub const ALL: [Method; 6] = [
+        Method::Mle,
+        Method::Map,
+        Method::Vi,
+        Method::McDropout,
+        Method::Ensemble,
+        Method::AnchoredEnsemble,
+    ];
 
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
         match self {
             Method::Mle => "mle",
             Method::Map => "map",
+            Method::Vi => "vi",
+            Method::McDropout => "mc-dropout",
+            Method::Ensemble => "ensemble",
+            Method::AnchoredEnsemble => "anchored-ensemble",
         }
     }
 
@@ -111,6 +134,10 @@ pub fn posterior_from_tensors(
 ) -> Result<Box<dyn Posterior>> {
     match kind {
         "draws" => Ok(Box::new(DrawsPosterior::from_tensors(tensors)?)),
+        "gaussian-mf" => Ok(Box::new(vi::GaussianMfPosterior::from_tensors(tensors)?)),
+        "mc-dropout" => Ok(Box::new(mc_dropout::McDropoutPosterior::from_tensors(
+            tensors,
+        )?)),
         other => Err(Error::Invalid(format!(
             "unknown posterior kind '{other}' in the artifact"
         ))),

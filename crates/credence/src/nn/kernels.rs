@@ -559,7 +559,18 @@ pub(crate) fn gemm_nn<T: Real>(
         return;
     }
     let block = rows.div_ceil(threads).div_ceil(8) * 8;
-    gemm_nn_split(isa, a, rows, k, b, m, bias, &mut c[..rows * m], epi, block.max(64));
+    gemm_nn_split(
+        isa,
+        a,
+        rows,
+        k,
+        b,
+        m,
+        bias,
+        &mut c[..rows * m],
+        epi,
+        block.max(64),
+    );
 }
 
 fn gemm_nn_split<T: Real>(
@@ -603,9 +614,13 @@ pub(crate) fn gemm_tn<T: Real>(
 ) {
     let km = k * m;
     let threads = rayon::current_num_threads();
-    let parts = if km == 0 { 1 } else { (scratch.len() / km + 1).min(threads) }
-        .min(rows / ROW_BLOCK)
-        .max(1);
+    let parts = if km == 0 {
+        1
+    } else {
+        (scratch.len() / km + 1).min(threads)
+    }
+    .min(rows / ROW_BLOCK)
+    .max(1);
     if rows * km < PAR_MIN || parts < 2 {
         gemm_tn_serial(isa, a, d, rows, k, m, &mut g[..km]);
         return;

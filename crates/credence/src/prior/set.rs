@@ -99,6 +99,9 @@ pub struct ResolvedPriors {
     pub priors: Vec<Prior>,
     /// Group name → prior index, for reports.
     pub assignment: Vec<(String, usize)>,
+    /// Per-parameter shift of the network priors (anchored ensembles): when set, the prior of
+    /// parameter i is centred on `anchor[i]` instead of its own centre.
+    shift: Option<Vec<f64>>,
 }
 
 impl PriorSet {
@@ -210,6 +213,7 @@ impl PriorSet {
             slots,
             priors: self.priors.clone(),
             assignment,
+            shift: None,
         })
     }
 }
@@ -234,13 +238,14 @@ impl ResolvedPriors {
                 }
                 continue;
             }
+            let shift = |j: usize| self.shift.as_ref().map_or(0.0, |v| v[j]);
             match *d {
                 // Fast paths for the common families.
                 Dist::Normal { loc, scale } => {
                     let iv = 1.0 / (scale * scale);
                     let mut ss = 0.0;
-                    for (t, g) in theta[s..e].iter().zip(&mut grad[s..e]) {
-                        let r = t - loc;
+                    for (j, (t, g)) in theta[s..e].iter().zip(&mut grad[s..e]).enumerate() {
+                        let r = t - shift(s + j) - loc;
                         ss += r * r;
                         *g -= r * iv;
                     }
@@ -248,14 +253,62 @@ impl ResolvedPriors {
                         -0.5 * ss * iv - (e - s) as f64 * (scale.ln() + 0.918_938_533_204_672_7);
                 }
                 _ => {
-                    for (t, g) in theta[s..e].iter().zip(&mut grad[s..e]) {
-                        total += d.log_prob(*t);
-                        *g += d.grad_log_prob(*t);
+                    for (j, (t, g)) in theta[s..e].iter().zip(&mut grad[s..e]).enumerate() {
+                        let t = t - shift(s + j);
+                        total += d.log_prob(t);
+                        *g += d.grad_log_prob(t);
                     }
                 }
             }
         }
         total
+    }
+
+    /// The same priors, each network parameter's prior moved so that it is centred on
+    /// `anchor[i]` (its centre is the prior's location, or 0 where the mean is undefined); the
+    /// noise prior is unchanged. This is the regulariser of anchored ensembles (Pearce et al. 2020).
+    pub fn anchored_at(&self, anchor: &[f64]) -> ResolvedPriors {
+        let mut shift = vec![0.0; anchor.len()];
+        for &(s, e, i, is_noise) in &self.slots {
+            if is_noise {
+                continue;
+            }
+            let c = self.priors[i].distribution.mean();
+            let c = if c.is_finite() { c } else { 0.0 };
+            for j in s..e.min(anchor.len()) {
+                shift[j] = anchor[j] - c;
+            }
+        }
+        ResolvedPriors {
+            shift: Some(shift),
+            ..self.clone()
+        }
+    }
+
+    /// The network parameter groups as (range, prior distribution), in layout order.
+    pub fn network_groups(&self) -> Vec<(std::ops::Range<usize>, &Dist)> {
+        self.slots
+            .iter()
+            .filter(|s| !s.3)
+            .map(|&(s, e, i, _)| (s..e, &self.priors[i].distribution))
+            .collect()
+    }
+
+    /// log p of the noise prior at log σ and its derivative with respect to log σ (with the
+    /// change-of-variables term when `jacobian`); `None` when the model has no noise parameter.
+    pub fn noise_log_prior_grad(&self, log_sigma: f64, jacobian: bool) -> Option<(f64, f64)> {
+        let &(s, _, _, _) = self.slots.iter().find(|s| s.3)?;
+        let mut theta = vec![0.0; s + 1];
+        theta[s] = log_sigma;
+        let mut grad = vec![0.0; s + 1];
+        let p = ResolvedPriors {
+            slots: self.slots.iter().copied().filter(|x| x.3).collect(),
+            priors: self.priors.clone(),
+            assignment: Vec::new(),
+            shift: None,
+        };
+        let lp = p.log_prior_grad(&theta, &mut grad, jacobian);
+        Some((lp, grad[s]))
     }
 
     /// Log prior density only.

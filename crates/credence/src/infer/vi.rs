@@ -1,0 +1,573 @@
+//! Mean-field Gaussian variational inference (Bayes by Backprop, Blundell et al. 2015) with the
+//! local reparameterisation trick (Kingma, Salimans & Welling 2015).
+//!
+//! q(w) = Π N(μᵢ, σᵢ²) over the network parameters, σᵢ = exp(sᵢ). Each layer's pre-activation is
+//! Gaussian under q given its input a, with mean a·Wμ + bμ and variance a²·Wσ² + bσ² (two affine
+//! passes); one draw of it per row replaces a draw of the weights, which lowers the gradient
+//! variance. The KL to the prior is closed form for Normal priors and a one-draw Monte Carlo
+//! estimate (pathwise gradient) otherwise. A learned noise scale is a point estimate of log σ that
+//! maximises the ELBO plus its log prior (type-II MAP), not a variational parameter.
+
+use super::settings::Settings;
+use super::{NamedTensor, Posterior, PredictiveBuilder, Progress};
+use crate::config::TrainConfig;
+use crate::data::Dataset;
+use crate::dist::Dist;
+use crate::error::{Error, Result};
+use crate::model::ModelSpec;
+use crate::nn::kernels::{affine, affine_backward_input, affine_backward_params};
+use crate::optim::Adam;
+use crate::predict::Predictive;
+use crate::prior::ResolvedPriors;
+use crate::rng::{self, Rng};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// How the KL divergence to the prior is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KlMode {
+    /// Closed form for Normal priors, Monte Carlo for the others.
+    Auto,
+    /// Monte Carlo for every group (one draw per step, pathwise gradient).
+    MonteCarlo,
+}
+
+/// Settings of a VI fit (`[inference]` keys in brackets).
+#[derive(Debug, Clone, Serialize)]
+pub struct ViOptions {
+    /// Passes over the data [`epochs`, default `training.epochs`].
+    pub epochs: usize,
+    /// Adam step size at the start [`learning_rate`, default `training.learning_rate`].
+    pub learning_rate: f64,
+    /// Step size at the end as a fraction of the start; it decays geometrically [`lr_decay_to`, 0.1].
+    pub lr_decay_to: f64,
+    /// Minibatch size, 0 for full batch [`batch_size`, default `training.batch_size`].
+    pub batch_size: usize,
+    /// Initial posterior standard deviation of every weight [`init_std`, 0.01].
+    pub init_std: f64,
+    /// KL weight rises linearly from 1/n to 1 over this many epochs; 0 turns annealing off [`kl_anneal_epochs`, 0].
+    pub kl_anneal_epochs: usize,
+    /// KL computation [`kl = "auto" | "monte-carlo"`].
+    pub kl: KlMode,
+    /// Weight draws per prediction [`samples`, 100].
+    pub samples: usize,
+    /// Share of final epochs whose end-of-epoch iterates are averaged (Polyak–Ruppert) into the
+    /// returned q, which removes most of the stochastic-gradient jitter [`average_last`, 0.25].
+    pub average_last: f64,
+}
+
+impl ViOptions {
+    /// Reads the options from the `[inference]` table, defaulting to the training settings.
+    pub fn from_settings(s: Settings<'_>, training: &TrainConfig) -> Result<Self> {
+        let kl = match s.string("kl", "auto")?.as_str() {
+            "auto" | "closed-form" => KlMode::Auto,
+            "monte-carlo" | "mc" => KlMode::MonteCarlo,
+            other => {
+                return Err(s.error(format!(
+                    "inference.kl must be \"auto\" or \"monte-carlo\", found \"{other}\""
+                )))
+            }
+        };
+        let o = ViOptions {
+            epochs: s.usize("epochs", training.epochs)?,
+            learning_rate: s.positive("learning_rate", training.learning_rate)?,
+            lr_decay_to: s.positive("lr_decay_to", 0.1)?,
+            batch_size: s.usize("batch_size", training.batch_size)?,
+            init_std: s.positive("init_std", 0.01)?,
+            kl_anneal_epochs: s.usize("kl_anneal_epochs", 0)?,
+            kl,
+            samples: s.usize("samples", 100)?.max(1),
+            average_last: s.f64("average_last", 0.25)?,
+        };
+        if !(0.0..=1.0).contains(&o.average_last) {
+            return Err(s.error(format!(
+                "inference.average_last must be in [0, 1], found {}",
+                o.average_last
+            )));
+        }
+        if o.epochs == 0 {
+            return Err(s.error("inference.epochs must be at least 1".into()));
+        }
+        Ok(o)
+    }
+}
+
+/// The outcome of a VI fit, stored in the fit record.
+#[derive(Debug, Clone, Serialize)]
+pub struct ViFit {
+    /// Variational means (network parameters, then log σ when the noise is learned).
+    #[serde(skip)]
+    pub mean: Vec<f64>,
+    /// Variational standard deviations (0 for the point-estimated log σ).
+    #[serde(skip)]
+    pub std: Vec<f64>,
+    /// ELBO estimate per epoch (standardised units; averaged over the epoch's minibatches; KL
+    /// weight 1 whatever the annealing), plus the noise log prior when the noise is learned.
+    pub elbo: Vec<f64>,
+    /// KL to the prior per epoch (closed form where available, else the Monte Carlo average).
+    pub kl: Vec<f64>,
+    /// KL weight used in each epoch (all 1 without annealing).
+    pub kl_weight: Vec<f64>,
+    /// Whether every group's KL was closed form.
+    pub kl_closed_form: bool,
+    /// How the noise is treated.
+    pub noise: &'static str,
+    /// The settings used.
+    pub options: ViOptions,
+}
+
+/// Buffers of the local-reparameterisation forward and backward passes.
+struct LrtWorkspace {
+    asq: Vec<Vec<f64>>,
+    sd: Vec<Vec<f64>>,
+    eps: Vec<Vec<f64>>,
+    h: Vec<Vec<f64>>,
+    der: Vec<Vec<f64>>,
+    var_buf: Vec<f64>,
+    delta: Vec<f64>,
+    delta_prev: Vec<f64>,
+    tmp: Vec<f64>,
+    gv: Vec<f64>,
+}
+
+impl LrtWorkspace {
+    fn new(sizes: &[usize], rows: usize) -> Self {
+        let widest = sizes.iter().copied().max().unwrap_or(0) * rows;
+        let per = |off: usize| -> Vec<Vec<f64>> {
+            sizes[off..sizes.len() - 1 + off]
+                .iter()
+                .map(|&w| vec![0.0; w * rows])
+                .collect()
+        };
+        LrtWorkspace {
+            asq: per(0),
+            sd: per(1),
+            eps: per(1),
+            h: per(1),
+            der: per(1),
+            var_buf: vec![0.0; widest],
+            delta: vec![0.0; widest],
+            delta_prev: vec![0.0; widest],
+            tmp: vec![0.0; widest],
+            gv: vec![0.0; widest],
+        }
+    }
+}
+
+/// Forward pass with one draw of every pre-activation per row; returns the output slice.
+#[allow(clippy::too_many_arguments)]
+fn lrt_forward<'w>(
+    spec: &ModelSpec,
+    mu: &[f64],
+    var: &[f64],
+    x: &[f64],
+    rows: usize,
+    ws: &'w mut LrtWorkspace,
+    rng: &mut Rng,
+) -> &'w [f64] {
+    let mlp = &spec.mlp;
+    let layers = mlp.layers();
+    for l in 0..layers {
+        let (k, m) = (mlp.sizes[l], mlp.sizes[l + 1]);
+        let (wo, bo) = mlp.offsets(l);
+        let (before, after) = ws.h.split_at_mut(l);
+        let input: &[f64] = if l == 0 {
+            x
+        } else {
+            &before[l - 1][..rows * k]
+        };
+        let asq = &mut ws.asq[l][..rows * k];
+        for (q, a) in asq.iter_mut().zip(input) {
+            *q = a * a;
+        }
+        let out = &mut after[0][..rows * m];
+        affine(input, rows, k, &mu[wo..wo + k * m], &mu[bo..bo + m], out);
+        let vb = &mut ws.var_buf[..rows * m];
+        affine(asq, rows, k, &var[wo..wo + k * m], &var[bo..bo + m], vb);
+        for (((o, v), sd), e) in out
+            .iter_mut()
+            .zip(vb.iter())
+            .zip(&mut ws.sd[l][..rows * m])
+            .zip(&mut ws.eps[l][..rows * m])
+        {
+            *sd = v.max(0.0).sqrt();
+            *e = rng::normal(rng);
+            *o += *sd * *e;
+        }
+        if l + 1 < layers {
+            mlp.activation.apply(out, &mut ws.der[l][..rows * m]);
+        }
+    }
+    let m = mlp.outputs();
+    &ws.h[layers - 1][..rows * m]
+}
+
+/// Reverse pass after `lrt_forward`: adds ∂(Σ out_grad·output)/∂μ into `g_mu` and /∂(σ²) into
+/// `g_var` (network parameters only).
+#[allow(clippy::too_many_arguments)]
+fn lrt_backward(
+    spec: &ModelSpec,
+    mu: &[f64],
+    var: &[f64],
+    x: &[f64],
+    rows: usize,
+    out_grad: &[f64],
+    ws: &mut LrtWorkspace,
+    g_mu: &mut [f64],
+    g_var: &mut [f64],
+) {
+    let mlp = &spec.mlp;
+    let layers = mlp.layers();
+    let ow = mlp.outputs();
+    ws.delta[..rows * ow].copy_from_slice(&out_grad[..rows * ow]);
+    for l in (0..layers).rev() {
+        let (k, m) = (mlp.sizes[l], mlp.sizes[l + 1]);
+        let (wo, bo) = mlp.offsets(l);
+        let input: &[f64] = if l == 0 { x } else { &ws.h[l - 1][..rows * k] };
+        let delta = &ws.delta[..rows * m];
+        // ∂/∂v of z = mean + √v·ε is ε / (2√v); the bias variance keeps √v > 0.
+        let gv = &mut ws.gv[..rows * m];
+        for (((g, d), e), sd) in gv
+            .iter_mut()
+            .zip(delta)
+            .zip(&ws.eps[l][..rows * m])
+            .zip(&ws.sd[l][..rows * m])
+        {
+            *g = if *sd > 0.0 { d * e / (2.0 * sd) } else { 0.0 };
+        }
+        {
+            let (gw, gb) = g_mu[wo..bo + m].split_at_mut(k * m);
+            affine_backward_params(input, delta, rows, k, m, gw, gb);
+            let (gw, gb) = g_var[wo..bo + m].split_at_mut(k * m);
+            affine_backward_params(&ws.asq[l][..rows * k], gv, rows, k, m, gw, gb);
+        }
+        if l == 0 {
+            break;
+        }
+        let dprev = &mut ws.delta_prev[..rows * k];
+        affine_backward_input(delta, &mu[wo..wo + k * m], rows, k, m, dprev);
+        let tmp = &mut ws.tmp[..rows * k];
+        affine_backward_input(gv, &var[wo..wo + k * m], rows, k, m, tmp);
+        for ((d, t), (a, der)) in dprev
+            .iter_mut()
+            .zip(tmp.iter())
+            .zip(input.iter().zip(&ws.der[l - 1][..rows * k]))
+        {
+            *d = (*d + 2.0 * a * t) * der;
+        }
+        std::mem::swap(&mut ws.delta, &mut ws.delta_prev);
+    }
+}
+
+/// KL(q ‖ prior) over the network parameters and its gradient with respect to (μ, s = log σ),
+/// added to `g_mu`, `g_s`. Returns (KL, every group closed form).
+fn kl_grad(
+    groups: &[(std::ops::Range<usize>, &Dist)],
+    mu: &[f64],
+    s: &[f64],
+    mode: KlMode,
+    rng: &mut Rng,
+    g_mu: &mut [f64],
+    g_s: &mut [f64],
+) -> (f64, bool) {
+    let mut kl = 0.0;
+    let mut closed = true;
+    for (range, d) in groups {
+        match (d, mode) {
+            (&&Dist::Normal { loc, scale }, KlMode::Auto) => {
+                let iv = 1.0 / (scale * scale);
+                for i in range.clone() {
+                    let v = (2.0 * s[i]).exp();
+                    let r = mu[i] - loc;
+                    kl += scale.ln() - s[i] + 0.5 * (v + r * r) * iv - 0.5;
+                    g_mu[i] += r * iv;
+                    g_s[i] += v * iv - 1.0;
+                }
+            }
+            _ => {
+                closed = false;
+                for i in range.clone() {
+                    let sd = s[i].exp();
+                    let e = rng::normal(rng);
+                    let w = mu[i] + sd * e;
+                    // log q(w) = −s − ε²/2 − ½ln2π along the path w = μ + σε.
+                    kl += -s[i] - 0.5 * e * e - 0.918_938_533_204_672_7 - d.log_prob(w);
+                    let gp = d.grad_log_prob(w);
+                    g_mu[i] -= gp;
+                    g_s[i] += -1.0 - gp * sd * e;
+                }
+            }
+        }
+    }
+    (kl, closed)
+}
+
+/// Fits q by maximising the ELBO on standardised `data`.
+pub fn fit_vi(
+    spec: &ModelSpec,
+    priors: &ResolvedPriors,
+    data: &Dataset,
+    opts: &ViOptions,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<ViFit> {
+    let nd = spec.mlp.dim();
+    let learns_noise = spec.likelihood.learns_noise();
+    let np = nd + usize::from(learns_noise);
+    let n = data.rows;
+    if n == 0 {
+        return Err(Error::Invalid("VI needs at least one training row".into()));
+    }
+    let bs = if opts.batch_size == 0 {
+        n
+    } else {
+        opts.batch_size.min(n)
+    };
+    let groups = priors.network_groups();
+    // φ = [μ (nd), s (nd), log σ (learned noise only)].
+    let mut init_rng = rng::stream(seed, 0x1417);
+    let init = spec.init(&mut init_rng);
+    let mut phi = vec![0.0; 2 * nd + usize::from(learns_noise)];
+    phi[..nd].copy_from_slice(&init[..nd]);
+    phi[nd..2 * nd].fill(opts.init_std.ln());
+    if learns_noise {
+        phi[2 * nd] = init[nd];
+    }
+    let mut grad = vec![0.0; phi.len()];
+    let mut var = vec![0.0; nd];
+    let mut adam = Adam::new(phi.len(), opts.learning_rate);
+    let mut ws = LrtWorkspace::new(&spec.mlp.sizes, bs);
+    let k = spec.mlp.outputs();
+    let mut og = vec![0.0; bs * k];
+    let (mut bx, mut by) = (
+        Vec::with_capacity(bs * data.features),
+        Vec::with_capacity(bs),
+    );
+    let mut r = rng::stream(seed, 0x71);
+    let (mut elbo_trace, mut kl_trace, mut beta_trace) = (Vec::new(), Vec::new(), Vec::new());
+    let mut all_closed = true;
+    let (mut kg_mu, mut kg_s) = (vec![0.0; nd], vec![0.0; nd]);
+    let avg_from =
+        opts.epochs - ((opts.epochs as f64 * opts.average_last).round() as usize).min(opts.epochs);
+    let mut avg = vec![0.0; phi.len()];
+    let mut averaged = 0usize;
+    progress.start(opts.epochs as u64, "VI (Bayes by Backprop)");
+    for epoch in 0..opts.epochs {
+        let frac = if opts.epochs > 1 {
+            epoch as f64 / (opts.epochs - 1) as f64
+        } else {
+            0.0
+        };
+        adam.lr = opts.learning_rate * opts.lr_decay_to.powf(frac);
+        let beta = if opts.kl_anneal_epochs == 0 {
+            1.0
+        } else {
+            ((epoch + 1) as f64 / opts.kl_anneal_epochs as f64).min(1.0)
+        };
+        let perm = rng::permutation(&mut r, n);
+        let (mut elbo_sum, mut kl_sum, mut batches) = (0.0, 0.0, 0usize);
+        for chunk in perm.chunks(bs) {
+            let rows = chunk.len();
+            bx.clear();
+            by.clear();
+            for &i in chunk {
+                bx.extend_from_slice(data.row(i));
+                by.push(data.y[i]);
+            }
+            let (mu, rest) = phi.split_at(nd);
+            let s = &rest[..nd];
+            let ls = if learns_noise {
+                rest[nd]
+            } else {
+                spec.log_sigma(&[])
+            };
+            for (v, si) in var.iter_mut().zip(s) {
+                *v = (2.0 * si).exp();
+            }
+            grad.fill(0.0);
+            let out = lrt_forward(spec, mu, &var, &bx, rows, &mut ws, &mut r);
+            let scale = n as f64 / rows as f64;
+            let mut gls = 0.0;
+            let ll =
+                spec.likelihood
+                    .log_lik(out, &by, ls, scale, Some(&mut og[..rows * k]), &mut gls);
+            let (g_mu, g_rest) = grad.split_at_mut(nd);
+            let (g_s, g_noise) = g_rest.split_at_mut(nd);
+            // g_s temporarily holds ∂/∂σ², converted to ∂/∂s below.
+            lrt_backward(
+                spec,
+                mu,
+                &var,
+                &bx,
+                rows,
+                &og[..rows * k],
+                &mut ws,
+                g_mu,
+                g_s,
+            );
+            for (g, v) in g_s.iter_mut().zip(&var) {
+                *g *= 2.0 * v;
+            }
+            // The KL is subtracted with weight β: accumulate its gradient separately.
+            kg_mu.fill(0.0);
+            kg_s.fill(0.0);
+            let (kl, closed) = kl_grad(&groups, mu, s, opts.kl, &mut r, &mut kg_mu, &mut kg_s);
+            all_closed &= closed;
+            for (g, kg) in g_mu.iter_mut().zip(&kg_mu) {
+                *g -= beta * kg;
+            }
+            for (g, kg) in g_s.iter_mut().zip(&kg_s) {
+                *g -= beta * kg;
+            }
+            let mut elbo = ll - kl;
+            if learns_noise {
+                g_noise[0] = gls;
+                if let Some((lp, glp)) = priors.noise_log_prior_grad(ls, false) {
+                    elbo += lp;
+                    g_noise[0] += glp;
+                }
+            }
+            if !elbo.is_finite() || grad.iter().any(|g| !g.is_finite()) {
+                return Err(Error::Numeric(format!(
+                    "VI diverged at epoch {} (ELBO {elbo}); try a smaller inference.learning_rate (now {})",
+                    epoch + 1,
+                    opts.learning_rate
+                )));
+            }
+            adam.step(&mut phi, &grad);
+            elbo_sum += elbo;
+            kl_sum += kl;
+            batches += 1;
+        }
+        let b = batches as f64;
+        elbo_trace.push(elbo_sum / b);
+        kl_trace.push(kl_sum / b);
+        beta_trace.push(beta);
+        if epoch >= avg_from {
+            averaged += 1;
+            let w = 1.0 / averaged as f64;
+            for (a, p) in avg.iter_mut().zip(&phi) {
+                *a += w * (p - *a);
+            }
+        }
+        progress.tick(epoch as u64 + 1, &format!("ELBO {:.3}", elbo_sum / b));
+    }
+    progress.finish();
+    if averaged > 0 {
+        phi = avg;
+    }
+    let mut mean = phi[..nd].to_vec();
+    let mut std: Vec<f64> = phi[nd..2 * nd].iter().map(|s| s.exp()).collect();
+    if learns_noise {
+        mean.push(phi[2 * nd]);
+        std.push(0.0);
+    }
+    debug_assert_eq!(mean.len(), np);
+    Ok(ViFit {
+        mean,
+        std,
+        elbo: elbo_trace,
+        kl: kl_trace,
+        kl_weight: beta_trace,
+        kl_closed_form: all_closed,
+        noise: if learns_noise {
+            "log σ is a point estimate (maximises ELBO + log prior)"
+        } else if spec.likelihood.is_regression() {
+            "fixed"
+        } else {
+            "none"
+        },
+        options: opts.clone(),
+    })
+}
+
+/// A factorised Gaussian over the parameters (the `gaussian-mf` artifact kind).
+#[derive(Debug, Clone)]
+pub struct GaussianMfPosterior {
+    /// Means.
+    pub mean: Vec<f64>,
+    /// Standard deviations (0 for point-estimated parameters).
+    pub std: Vec<f64>,
+    /// Parameter draws per prediction.
+    pub samples: usize,
+}
+
+impl GaussianMfPosterior {
+    /// Rebuilds from an artifact's `mean`, `std` and `samples` tensors.
+    pub fn from_tensors(t: &BTreeMap<String, NamedTensor>) -> Result<Self> {
+        let get = |name: &str| {
+            t.get(name)
+                .ok_or_else(|| Error::Invalid(format!("artifact has no '{name}' tensor")))
+        };
+        let (m, s) = (get("mean")?, get("std")?);
+        if m.data.len() != s.data.len() {
+            return Err(Error::Invalid(format!(
+                "'mean' has {} values but 'std' has {}",
+                m.data.len(),
+                s.data.len()
+            )));
+        }
+        let samples = get("samples")?.data.first().copied().unwrap_or(100.0);
+        if !(samples >= 1.0 && samples.fract() == 0.0) {
+            return Err(Error::Invalid(format!(
+                "'samples' must be a positive integer, found {samples}"
+            )));
+        }
+        Ok(GaussianMfPosterior {
+            mean: m.data.clone(),
+            std: s.data.clone(),
+            samples: samples as usize,
+        })
+    }
+}
+
+impl Posterior for GaussianMfPosterior {
+    fn kind(&self) -> &'static str {
+        "gaussian-mf"
+    }
+
+    fn predict(
+        &self,
+        spec: &ModelSpec,
+        x: &[f64],
+        rows: usize,
+        rng: &mut Rng,
+    ) -> Result<Predictive> {
+        let mut ws = spec.mlp.workspace(rows);
+        let mut b = PredictiveBuilder::new(spec, rows);
+        let mut theta = self.mean.clone();
+        for _ in 0..self.samples {
+            for ((t, m), s) in theta.iter_mut().zip(&self.mean).zip(&self.std) {
+                *t = m + s * rng::normal(rng);
+            }
+            spec.mlp.forward(&theta, x, rows, &mut ws);
+            b.push(ws.output(), spec.log_sigma(&theta))?;
+        }
+        Ok(b.finish())
+    }
+
+    fn tensors(&self) -> Vec<NamedTensor> {
+        vec![
+            NamedTensor {
+                name: "mean".into(),
+                shape: vec![self.mean.len()],
+                data: self.mean.clone(),
+            },
+            NamedTensor {
+                name: "std".into(),
+                shape: vec![self.std.len()],
+                data: self.std.clone(),
+            },
+            NamedTensor {
+                name: "samples".into(),
+                shape: vec![1],
+                data: vec![self.samples as f64],
+            },
+        ]
+    }
+
+    fn center(&self) -> Vec<f64> {
+        self.mean.clone()
+    }
+}
