@@ -15,7 +15,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fit MLE and MAP on the bundled Boston housing data and compare them.
+    /// Fit MLE, MAP and a Bayesian method on bundled Boston housing data, decide, and write a report.
     Demo(DemoArgs),
     /// Train a model on a data file and save it to a folder.
     Fit(FitArgs),
@@ -51,6 +51,9 @@ pub struct DemoArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Folder for the demo's report.
+    #[arg(long, default_value = "credence-demo")]
+    pub out: PathBuf,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

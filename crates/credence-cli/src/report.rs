@@ -42,6 +42,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         decisions: spec.as_ref().zip(decisions.as_deref()),
         band_input,
         compare: !a.no_compare,
+        extra_rows: Vec::new(),
         seed: a.seed,
     })?;
     artifact::write_atomic(&a.out, html.as_bytes())

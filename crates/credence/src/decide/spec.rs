@@ -205,6 +205,10 @@ impl DecisionSpec {
     /// Name of action `a`.
     pub fn action_name(&self, a: usize) -> String {
         if let Some(RegressionLoss::Threshold { .. }) = self.loss {
+            // Optional names for (act, wait), in that order.
+            if let Some(name) = self.actions.get(a).filter(|_| self.actions.len() == 2) {
+                return name.clone();
+            }
             return if a == 0 { "act".into() } else { "wait".into() };
         }
         self.actions

@@ -39,6 +39,8 @@ pub struct ReportInput<'a> {
     pub band_input: usize,
     /// Refit MLE and MAP on the training data for comparison.
     pub compare: bool,
+    /// Already computed comparison rows (method name, metrics on the same data).
+    pub extra_rows: Vec<(String, Metrics)>,
     /// Seed.
     pub seed: u64,
 }
@@ -471,7 +473,13 @@ fn information(inp: &ReportInput<'_>) -> String {
     let prior_var = resolved.variances(r.model.dim());
     let center = inp.model.posterior.center();
     let mut rows = Vec::new();
-    for g in r.model.layout().groups {
+    for g in r
+        .model
+        .layout()
+        .groups
+        .into_iter()
+        .filter(|g| g.kind != crate::nn::GroupKind::Noise)
+    {
         let range = g.range();
         let n = range.len() as f64;
         let ratio = range.clone().map(|i| var[i] / prior_var[i]).sum::<f64>() / n;
@@ -577,6 +585,11 @@ fn comparison(inp: &ReportInput<'_>, own: &Metrics) -> String {
         .chain(metric_rows(own).into_iter().map(|(k, _)| k))
         .collect();
     let mut notes = String::new();
+    for (name, mm) in &inp.extra_rows {
+        let mut v = vec![name.clone()];
+        v.extend(metric_rows(mm).iter().map(|(_, x)| fmt(*x)));
+        rows.push(v);
+    }
     if inp.compare {
         for m in [Method::Mle, Method::Map] {
             if m.name() == r.method {
@@ -608,7 +621,7 @@ fn comparison(inp: &ReportInput<'_>, own: &Metrics) -> String {
                 Err(e) => notes.push_str(&p(&format!("{} could not be refitted: {e}", m.name()))),
             }
         }
-    } else {
+    } else if inp.extra_rows.is_empty() {
         notes.push_str(&p("Comparison refits were not requested."));
     }
     let h: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -625,7 +638,7 @@ fn decisions(inp: &ReportInput<'_>) -> String {
     };
     let s = DecisionSummary::of(d);
     let mut body = format!(
-        "<p>Values: <span class=\"value\">value</span> — {}</p>",
+        "<p>Values (<span class=\"value\">value</span> provenance): {}</p>",
         esc(&spec.provenance.describe())
     );
     body.push_str(&p(&format!(
