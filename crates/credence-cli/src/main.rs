@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod demo;
+mod explain;
 mod io;
 mod progress;
 mod train;
@@ -25,5 +26,9 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::Predict(a) => train::predict(&a),
         Command::Evaluate(a) => train::evaluate(&a),
         Command::Bench(b) => bench::run(b),
+        Command::Bayes(a) => explain::bayes(&a),
+        Command::PriorCheck(a) => explain::prior_check(&a),
+        Command::Sensitivity(a) => explain::sensitivity(&a),
+        Command::Curve(a) => explain::curve(&a),
     }
 }

@@ -30,16 +30,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         provenance = { kind = "default", source = "example", note = "weakly informative on the noise sd" }
         "#,
     )?;
-    let model = fit(&train, &config, FitOptions { method: Method::Map, seed: 0, progress: &Silent, strict_columns: false })?;
+    let model = fit(
+        &train,
+        &config,
+        FitOptions {
+            method: Method::Map,
+            seed: 0,
+            progress: &Silent,
+            strict_columns: false,
+        },
+    )?;
     let Predictive::Regression(pred) = model.predict(&test, 0)? else {
         return Err("expected a regression predictive".into());
     };
     let m = regression_metrics(&pred, &test.y);
     println!("priors: {}", model.record.prior_summary);
-    println!("test RMSE {:.3}, test log-likelihood {:.3} over {} rows", m.rmse, m.log_lik, m.rows);
+    println!(
+        "test RMSE {:.3}, test log-likelihood {:.3} over {} rows",
+        m.rmse, m.log_lik, m.rows
+    );
     let (mean, sd) = (pred.mean(), pred.std());
     for n in 0..3 {
-        println!("row {n}: observed {:.2}, predicted {:.2} ± {:.2}", test.y[n], mean[n], sd[n]);
+        println!(
+            "row {n}: observed {:.2}, predicted {:.2} ± {:.2}",
+            test.y[n], mean[n], sd[n]
+        );
     }
     Ok(())
 }

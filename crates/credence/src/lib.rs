@@ -6,17 +6,20 @@
 
 pub mod artifact;
 pub mod config;
+pub mod conjugate;
 pub mod data;
 pub mod density;
 pub mod dist;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod fit;
 pub mod infer;
 pub mod likelihood;
 pub mod model;
 pub mod nn;
 pub mod optim;
+pub mod plot;
 pub mod predict;
 pub mod prior;
 pub mod rng;
