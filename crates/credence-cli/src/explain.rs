@@ -1,10 +1,13 @@
 //! `bayes`, `prior-check`, `sensitivity` and `curve`: the commands that show what a prior does.
 
-use crate::cli::{BayesArgs, CurveArgs, PriorCheckArgs, SensitivityArgs};
+use crate::cli::{BayesArgs, CurveArgs, ModelDataArgs, PriorCheckArgs, SensitivityArgs};
 use crate::io;
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
-use credence::explain::{learning_curve, CurveOptions};
+use credence::data::Dataset;
+use credence::explain::{
+    learning_curve, Alternatives, CurveOptions, PriorCheckOptions, SensitivityOptions,
+};
 use credence::Method;
 use std::path::Path;
 
@@ -88,12 +91,127 @@ pub fn bayes(a: &BayesArgs) -> Result<()> {
     Ok(())
 }
 
+fn dataset(m: &ModelDataArgs) -> Result<(credence::config::Config, Dataset)> {
+    let config = io::config(m.config.as_deref())?;
+    let table = io::table(&m.data)?;
+    let data = Dataset::from_table(&table, &m.target, m.features.as_deref())
+        .context("choosing columns")?;
+    Ok((config, data))
+}
+
 /// `credence prior-check`.
-pub fn prior_check(_a: &PriorCheckArgs) -> Result<()> {
-    bail!("not yet")
+pub fn prior_check(a: &PriorCheckArgs) -> Result<()> {
+    let (config, data) = dataset(&a.model)?;
+    let input = match &a.input {
+        None => None,
+        Some(name) => Some(
+            data.feature_names
+                .iter()
+                .position(|f| f == name)
+                .or_else(|| name.parse::<usize>().ok().filter(|&i| i < data.features))
+                .with_context(|| {
+                    format!(
+                        "--input {name}: not a feature column; features are: {}",
+                        data.feature_names.join(", ")
+                    )
+                })?,
+        ),
+    };
+    let opts = PriorCheckOptions {
+        draws: a.draws,
+        input,
+        seed: a.model.seed,
+        ..PriorCheckOptions::default()
+    };
+    let c = credence::explain::prior_check(&data, &config, &opts)?;
+    if let Some(p) = &a.plot {
+        let Some(plot) = c.plot() else {
+            bail!(
+                "--plot needs one input for the band: the data has {} features; choose one with --input COL",
+                data.features
+            );
+        };
+        write_svg(p, &credence::plot::line_plot(&plot, 720, 440)?)?;
+    }
+    if a.output.json {
+        println!("{}", serde_json::to_string(&c)?);
+        return Ok(());
+    }
+    println!(
+        "prior predictive check of {} — {} networks drawn from the prior, before seeing any data",
+        c.target, c.draws
+    );
+    println!("priors: {}", c.priors);
+    println!(
+        "  observed {:<28} [{:.4}, {:.4}]",
+        "range of the target", c.observed_min, c.observed_max
+    );
+    println!(
+        "  prior predictive (new observation) 1% / 50% / 99%: {:.4e} / {:.4e} / {:.4e}",
+        c.predictive.q01, c.predictive.q50, c.predictive.q99
+    );
+    println!(
+        "  prior mean function             1% / 50% / 99%: {:.4e} / {:.4e} / {:.4e}",
+        c.function.q01, c.function.q50, c.function.q99
+    );
+    println!(
+        "  spread of prior functions (mean sd across draws): {:.4e}; share of predictive variance from the function: {:.1}%",
+        c.function_sd,
+        100.0 * c.function_share
+    );
+    println!(
+        "  98% prior predictive range / observed range: {:.2}×",
+        c.range_ratio
+    );
+    if c.warnings.is_empty() {
+        println!("no warnings: the prior predicts outputs on the scale of the data");
+    }
+    for w in &c.warnings {
+        println!("WARNING: {w}");
+    }
+    if let Some(p) = &a.plot {
+        println!("plot written to {}", p.display());
+    }
+    Ok(())
 }
 
 /// `credence sensitivity`.
-pub fn sensitivity(_a: &SensitivityArgs) -> Result<()> {
-    bail!("not yet")
+pub fn sensitivity(a: &SensitivityArgs) -> Result<()> {
+    let (config, data) = dataset(&a.model)?;
+    let alts = Alternatives::from_file(&a.alternatives).context("reading the alternatives")?;
+    let method = Method::parse(&a.method)?;
+    let s = credence::explain::sensitivity(
+        &data,
+        &config,
+        &alts,
+        SensitivityOptions {
+            method,
+            test_fraction: a.test_fraction,
+            seed: a.model.seed,
+        },
+    )?;
+    if a.output.json {
+        println!("{}", serde_json::to_string(&s)?);
+        return Ok(());
+    }
+    println!(
+        "prior sensitivity of {} with {} — {} training rows, {} test rows (seeded split)",
+        s.target, s.method, s.train_rows, s.test_rows
+    );
+    println!(
+        "{:<24} {:>9} {:>9} {:>8} {:>10} {:>10}",
+        "prior", "test RMSE", "test LL", "cov90", "max shift", "mean shift"
+    );
+    for r in std::iter::once(&s.base).chain(&s.alternatives) {
+        println!(
+            "{:<24} {:>9.4} {:>9.4} {:>8.3} {:>10.3} {:>10.3}",
+            r.name, r.rmse, r.ll, r.coverage90, r.max_shift, r.mean_shift
+        );
+    }
+    println!("(shifts: |predictive mean − base mean| in units of the base predictive sd, over test rows)");
+    for r in std::iter::once(&s.base).chain(&s.alternatives) {
+        println!("  {}: {}", r.name, r.priors);
+    }
+    println!("{}", s.verdict);
+    Ok(())
 }
