@@ -65,6 +65,32 @@ pub fn curve(a: &CurveArgs) -> Result<()> {
             p.coverage90_se
         );
     }
+    if !c.paired.is_empty() {
+        println!(
+            "\npaired against {} (same subsets, same test rows; mean ± standard error of the difference)",
+            c.paired[0].baseline
+        );
+        println!(
+            "{:<8} {:>6} {:>20} {:>20}  {}",
+            "method", "rows", "Δ test LL", "Δ test RMSE", "LL ahead by > 2 se?"
+        );
+        for d in &c.paired {
+            println!(
+                "{:<8} {:>6} {:>+10.3} ± {:<7.3} {:>+10.3} ± {:<7.3}  {}",
+                d.method,
+                d.size,
+                d.ll_diff_mean,
+                d.ll_diff_se,
+                d.rmse_diff_mean,
+                d.rmse_diff_se,
+                if d.ll_diff_mean > 2.0 * d.ll_diff_se {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+        }
+    }
     if let Some(p) = &a.plot {
         println!("plot written to {}", p.display());
     }

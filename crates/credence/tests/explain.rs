@@ -162,6 +162,18 @@ fn learning_curve_has_every_cell_and_sane_metrics() {
     // Repeat r uses split r: both methods are scored on the same test rows.
     assert!(c.runs.iter().all(|r| r.split == r.repeat));
     assert_eq!(c.plots().len(), 3);
+    // Paired differences: MAP against MLE, one per size, equal to the difference of cell means.
+    assert_eq!(c.paired.len(), 2);
+    for d in &c.paired {
+        let mean = |m: &str| {
+            c.points
+                .iter()
+                .find(|p| p.method == m && p.size == d.size)
+                .unwrap()
+                .ll_mean
+        };
+        assert!((d.ll_diff_mean - (mean("map") - mean("mle"))).abs() < 1e-12);
+    }
     let too_big = CurveOptions {
         sizes: vec![100_000],
         ..opts

@@ -72,6 +72,27 @@ pub struct CurvePoint {
     pub coverage90_se: f64,
 }
 
+/// A method against the baseline (the first method listed) on the same subsets and test rows:
+/// the mean of the per-repeat differences and its standard error (paired, so the variation
+/// shared by both methods, such as a hard split, cancels).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairedDiff {
+    /// Method name.
+    pub method: String,
+    /// Baseline method name.
+    pub baseline: String,
+    /// Training rows.
+    pub size: usize,
+    /// Mean of (method − baseline) test log-likelihood; positive favours the method.
+    pub ll_diff_mean: f64,
+    /// Its standard error.
+    pub ll_diff_se: f64,
+    /// Mean of (method − baseline) test RMSE; negative favours the method.
+    pub rmse_diff_mean: f64,
+    /// Its standard error.
+    pub rmse_diff_se: f64,
+}
+
 /// A learning curve: per-cell summaries and every run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Curve {
@@ -79,6 +100,8 @@ pub struct Curve {
     pub dataset: String,
     /// Summaries, by method then size.
     pub points: Vec<CurvePoint>,
+    /// Paired differences against the first method, by method then size.
+    pub paired: Vec<PairedDiff>,
     /// Every run.
     pub runs: Vec<CurveRun>,
 }
@@ -191,9 +214,40 @@ pub fn learning_curve(
             });
         }
     }
+    let mut paired = Vec::new();
+    let base = opts.methods[0].name();
+    for m in opts.methods.iter().skip(1) {
+        for &s in &opts.sizes {
+            let find = |name: &str, r: usize| {
+                runs.iter()
+                    .find(|x| x.method == name && x.size == s && x.repeat == r)
+            };
+            let pairs: Vec<(&CurveRun, &CurveRun)> = (0..opts.repeats)
+                .filter_map(|r| Some((find(m.name(), r)?, find(base, r)?)))
+                .collect();
+            let (ll_diff_mean, ll_diff_se) =
+                mean_se(&pairs.iter().map(|(a, b)| a.ll - b.ll).collect::<Vec<_>>());
+            let (rmse_diff_mean, rmse_diff_se) = mean_se(
+                &pairs
+                    .iter()
+                    .map(|(a, b)| a.rmse - b.rmse)
+                    .collect::<Vec<_>>(),
+            );
+            paired.push(PairedDiff {
+                method: m.name().into(),
+                baseline: base.into(),
+                size: s,
+                ll_diff_mean,
+                ll_diff_se,
+                rmse_diff_mean,
+                rmse_diff_se,
+            });
+        }
+    }
     Ok(Curve {
         dataset: folder.name,
         points,
+        paired,
         runs,
     })
 }

@@ -6,7 +6,7 @@ pub mod curve;
 pub mod prior_check;
 pub mod sensitivity;
 
-pub use curve::{learning_curve, Curve, CurveOptions, CurvePoint, CurveRun};
+pub use curve::{learning_curve, Curve, CurveOptions, CurvePoint, CurveRun, PairedDiff};
 pub use prior_check::{prior_check, PriorCheck, PriorCheckOptions};
 pub use sensitivity::{sensitivity, Alternative, Alternatives, Sensitivity, SensitivityOptions};
 

@@ -177,9 +177,11 @@ impl Alternative {
                         }
                     }
                     "cauchy" => Dist::Cauchy { loc, scale: sd },
-                    other => return Err(Error::Invalid(format!(
+                    other => {
+                        return Err(Error::Invalid(format!(
                         "unknown family '{other}'; expected normal, laplace, student-t or cauchy"
-                    ))),
+                    )))
+                    }
                 };
                 what.push(format!("{f} with the same location and sd"));
             }
