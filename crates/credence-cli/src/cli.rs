@@ -32,6 +32,14 @@ pub enum Command {
     /// Benchmarks: the UCI regression protocol.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Bayes' rule in closed form for a conjugate model described in a TOML file.
+    Bayes(BayesArgs),
+    /// Prior predictive check: what networks drawn from the prior predict before seeing data.
+    PriorCheck(PriorCheckArgs),
+    /// Refit under alternative priors and report how test metrics and predictions move.
+    Sensitivity(SensitivityArgs),
+    /// Small-data learning curves on a UCI-format folder (test RMSE, LL, coverage vs rows).
+    Curve(CurveArgs),
 }
 
 /// Output options shared by commands.
@@ -294,4 +302,106 @@ pub struct ReportArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// `credence bayes`.
+#[derive(Debug, Args)]
+pub struct BayesArgs {
+    /// Model file (TOML): `model = "beta-binomial" | ...`, `[prior]` with provenance, `[data]`.
+    pub file: PathBuf,
+    /// Write a prior / likelihood / posterior plot (SVG).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Data, target and config shared by the prior commands.
+#[derive(Debug, Args)]
+pub struct ModelDataArgs {
+    /// Config file (TOML): model, training and priors with provenance.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data file: CSV with a header, or whitespace-separated columns.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Target column (name, or 0-based index).
+    #[arg(long)]
+    pub target: String,
+    /// Feature columns, comma-separated (default: every other column).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// `credence prior-check`.
+#[derive(Debug, Args)]
+pub struct PriorCheckArgs {
+    /// Config, data, target.
+    #[command(flatten)]
+    pub model: ModelDataArgs,
+    /// Number of networks drawn from the prior.
+    #[arg(long, default_value_t = 200)]
+    pub draws: usize,
+    /// Input column for the band plot (default: the only feature, when there is one).
+    #[arg(long)]
+    pub input: Option<String>,
+    /// Write a band plot of the prior predictive against the chosen input (SVG).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `credence sensitivity`.
+#[derive(Debug, Args)]
+pub struct SensitivityArgs {
+    /// Config, data, target.
+    #[command(flatten)]
+    pub model: ModelDataArgs,
+    /// Alternatives file (TOML): `[[alternative]]` entries with `name` and either `[[alternative.prior]]`
+    /// or a transform (`scale = 0.1`, `family = "laplace"`).
+    #[arg(long)]
+    pub alternatives: PathBuf,
+    /// Inference method.
+    #[arg(long, default_value = "map")]
+    pub method: String,
+    /// Share of rows held out for testing (seeded split).
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `credence curve`.
+#[derive(Debug, Args)]
+pub struct CurveArgs {
+    /// Dataset folder in the UCI benchmark format.
+    pub dir: PathBuf,
+    /// Methods, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "mle,map")]
+    pub methods: Vec<String>,
+    /// Training-set sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10,20,50,100,200")]
+    pub sizes: Vec<usize>,
+    /// Repeats per method and size (repeat r uses split r mod the number of splits).
+    #[arg(long, default_value_t = 10)]
+    pub repeats: usize,
+    /// Config file (model, training, priors).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Write the curves (test LL, RMSE, coverage) as an SVG.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod decide;
 mod demo;
+mod explain;
 mod io;
 mod progress;
 mod report;
@@ -30,5 +31,9 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::Split(a) => io::split(&a),
         Command::Report(a) => report::run(&a),
         Command::Bench(b) => bench::run(b),
+        Command::Bayes(a) => explain::bayes(&a),
+        Command::PriorCheck(a) => explain::prior_check(&a),
+        Command::Sensitivity(a) => explain::sensitivity(&a),
+        Command::Curve(a) => explain::curve(&a),
     }
 }

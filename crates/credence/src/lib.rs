@@ -7,12 +7,14 @@
 pub mod artifact;
 pub mod bench;
 pub mod config;
+pub mod conjugate;
 pub mod data;
 pub mod decide;
 pub mod density;
 pub mod dist;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod fit;
 pub mod infer;
 pub mod likelihood;

@@ -156,7 +156,7 @@ fn draw_line_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LinePlo
             let anno = chart
                 .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))
                 .map_err(draw_err)?;
-            if s.points.is_empty() {
+            if s.points.is_empty() && !s.name.is_empty() {
                 anno.label(s.name.as_str()).legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.mix(0.2).filled())
                 });
@@ -181,9 +181,11 @@ fn draw_line_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LinePlo
                 .draw_series(LineSeries::new(pts.clone(), style))
                 .map_err(draw_err)?
         };
-        anno.label(s.name.as_str()).legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-        });
+        if !s.name.is_empty() {
+            anno.label(s.name.as_str()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        }
         if pts.len() <= 12 {
             chart
                 .draw_series(pts.iter().map(|&q| Circle::new(q, 3, color.filled())))

@@ -1,0 +1,134 @@
+//! End-to-end tests of `credence bayes`, `prior-check`, `sensitivity` and `curve`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn credence(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_credence"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = credence(args);
+    assert!(
+        o.status.success(),
+        "credence {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn path(rel: &str) -> String {
+    repo().join(rel).display().to_string()
+}
+
+#[test]
+fn bayes_prints_table_json_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("d.svg");
+    let out = ok(&[
+        "bayes",
+        &path("examples/bayes/disease.toml"),
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("P(condition | positive)") && out.contains("0.4865"),
+        "{out}"
+    );
+    assert!(out.contains("factual"), "{out}");
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    let out = ok(&["bayes", &path("examples/bayes/rainfall.toml"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let m = v["params"][0]["posterior"]["mean"].as_f64().unwrap();
+    assert!((m - 7570.0 / 9.0).abs() < 1e-9, "{m}");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "model = \"beta-binomial\"\n[prior]\nalpha = 1.0\nbeta = 1.0\n[data]\nsuccesses = 1\ntrials = 2\n").unwrap();
+    let o = credence(&["bayes", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("provenance"));
+}
+
+#[test]
+fn prior_check_warns_for_the_wide_prior() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("pc.svg");
+    let args = |cfg: &str| {
+        vec![
+            "prior-check".to_string(),
+            "--config".into(),
+            path(cfg),
+            "--data".into(),
+            path("examples/explain/sine.csv"),
+            "--target".into(),
+            "y".into(),
+            "--draws".into(),
+            "100".into(),
+        ]
+    };
+    let mut a = args("examples/explain/wide_prior.toml");
+    a.extend(["--plot".into(), svg.display().to_string()]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let out = ok(&a);
+    assert!(out.contains("WARNING") && out.contains("absurd"), "{out}");
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<polygon"));
+    let a = args("examples/explain/unit_prior.toml");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let out = ok(&a);
+    assert!(!out.contains("WARNING"), "{out}");
+}
+
+#[test]
+fn sensitivity_and_curve_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "[model]\nhidden = [8]\n[training]\noptimizer = \"lbfgs\"\nmax_iterations = 100\n",
+    )
+    .unwrap();
+    let out = ok(&[
+        "sensitivity",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        &path("examples/explain/sine.csv"),
+        "--target",
+        "y",
+        "--alternatives",
+        &path("examples/explain/alternatives.toml"),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["alternatives"].as_array().unwrap().len(), 5);
+    let out = ok(&[
+        "curve",
+        &path("data/bostonHousing"),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--methods",
+        "mle,map",
+        "--sizes",
+        "20,30",
+        "--repeats",
+        "2",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["points"].as_array().unwrap().len(), 4);
+    assert_eq!(v["paired"].as_array().unwrap().len(), 2);
+    let o = credence(&[
+        "curve",
+        &path("data/bostonHousing"),
+        "--methods",
+        "mle,nope",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown method"));
+}

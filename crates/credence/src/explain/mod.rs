@@ -1,0 +1,89 @@
+//! Explanations of what the prior does, downstream of fitting: prior predictive checks (what the
+//! prior alone believes), prior sensitivity (how much a conclusion rests on the prior) and
+//! small-data learning curves (whether the prior helps when data is scarce).
+
+pub mod curve;
+pub mod prior_check;
+pub mod sensitivity;
+
+pub use curve::{learning_curve, Curve, CurveOptions, CurvePoint, CurveRun, PairedDiff};
+pub use prior_check::{prior_check, PriorCheck, PriorCheckOptions};
+pub use sensitivity::{sensitivity, Alternative, Alternatives, Sensitivity, SensitivityOptions};
+
+use crate::config::{Config, LikelihoodConfig};
+use crate::data::{ConstantColumn, Dataset, Standardizer};
+use crate::error::Result;
+use crate::model::ModelSpec;
+use crate::nn::Mlp;
+use crate::prior::{PriorSet, ResolvedPriors};
+
+/// The model as `fit` builds it for a Bayesian method: standardisation from the data, the
+/// network and likelihood from the config, and the config's priors (or the labelled default)
+/// resolved against the layout. Mirrors the first steps of `crate::fit::fit`.
+#[derive(Debug, Clone)]
+pub struct ModelSetup {
+    /// Standardisation learned from the data.
+    pub standardizer: Standardizer,
+    /// Network and likelihood.
+    pub spec: ModelSpec,
+    /// The priors (noise prior dropped when the noise is not learned).
+    pub priors: Option<PriorSet>,
+    /// The priors matched to the layout.
+    pub resolved: Option<ResolvedPriors>,
+}
+
+impl ModelSetup {
+    /// Builds the model for `data` and `config`; `strict` refuses constant columns.
+    pub fn new(data: &Dataset, config: &Config, strict: bool) -> Result<Self> {
+        let lik_cfg = config
+            .model
+            .likelihood
+            .clone()
+            .unwrap_or(LikelihoodConfig::Gaussian { noise: None });
+        let likelihood = lik_cfg.resolve(|| data.class_count())?;
+        if strict {
+            data.check_not_constant()?;
+        }
+        let constant = if strict {
+            ConstantColumn::Error
+        } else {
+            ConstantColumn::Keep
+        };
+        let standardizer = Standardizer::fit(data, likelihood.is_regression(), constant)?;
+        let mut sizes = vec![data.features];
+        sizes.extend(&config.model.hidden);
+        sizes.push(likelihood.outputs());
+        let spec = ModelSpec {
+            mlp: Mlp::new(sizes, config.model.activation),
+            likelihood,
+        };
+        let layout = spec.layout();
+        let mut priors = config
+            .priors
+            .clone()
+            .unwrap_or_else(PriorSet::default_priors);
+        if layout.group("noise").is_none() {
+            priors.priors.retain(|q| q.params != "noise");
+        }
+        let resolved = priors.resolve(&layout, &config.source)?;
+        Ok(ModelSetup {
+            standardizer,
+            spec,
+            priors: Some(priors),
+            resolved: Some(resolved),
+        })
+    }
+}
+
+/// Quantile of sorted values by linear interpolation.
+pub(crate) fn quantile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = p * (sorted.len() - 1) as f64;
+    let (i, f) = (h.floor() as usize, h.fract());
+    if i + 1 >= sorted.len() {
+        return sorted[sorted.len() - 1];
+    }
+    sorted[i] + f * (sorted[i + 1] - sorted[i])
+}
