@@ -2,10 +2,18 @@
 //! `Posterior`, which predicts; all methods share that interface.
 
 mod draws;
+pub mod hmc;
+pub mod mcmc;
+mod nuts;
 mod point;
+pub mod sample;
+pub mod sgmcmc;
 
 pub use draws::{predict_draws, DrawsPosterior};
 pub use point::{train_point, PointFit};
+pub use mcmc::{fit_mcmc, McmcOutcome, McmcSettings};
+pub use sample::{sample, sample_from, MassMatrix, SampleOptions, Sampler, Samples};
+pub use sgmcmc::{sample_sg, BatchDensity, Schedule, SgKind, SgOptions};
 
 use crate::error::{Error, Result};
 use crate::model::ModelSpec;
@@ -20,17 +28,36 @@ pub enum Method {
     Mle,
     /// Maximum a posteriori: the mode of the posterior under the stated priors.
     Map,
+    /// The no-U-turn sampler (nuts-rs), full batch.
+    Nuts,
+    /// Plain Hamiltonian Monte Carlo, full batch.
+    Hmc,
+    /// Stochastic-gradient Langevin dynamics over minibatches.
+    Sgld,
+    /// Stochastic-gradient HMC over minibatches.
+    Sghmc,
 }
 
 impl Method {
     /// All methods, in the order they are documented.
-    pub const ALL: [Method; 2] = [Method::Mle, Method::Map];
+    pub const ALL: [Method; 6] = [
+        Method::Mle,
+        Method::Map,
+        Method::Nuts,
+        Method::Hmc,
+        Method::Sgld,
+        Method::Sghmc,
+    ];
 
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
         match self {
             Method::Mle => "mle",
             Method::Map => "map",
+            Method::Nuts => "nuts",
+            Method::Hmc => "hmc",
+            Method::Sgld => "sgld",
+            Method::Sghmc => "sghmc",
         }
     }
 
