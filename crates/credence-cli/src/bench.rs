@@ -172,7 +172,10 @@ fn credence_nuts(a: &NutsBenchArgs, seed: u64) -> Result<EssRun> {
         .map(|c| c.seconds_warmup)
         .fold(0.0, f64::max);
     Ok(EssRun {
-        sampler: format!("credence nuts ({chains} chain{})", if chains > 1 { "s" } else { "" }),
+        sampler: format!(
+            "credence nuts ({chains} chain{})",
+            if chains > 1 { "s" } else { "" }
+        ),
         seed,
         seconds_warmup: warm,
         seconds_sampling: sampling,
@@ -283,8 +286,18 @@ fn nuts(a: &NutsBenchArgs) -> Result<()> {
     );
     println!(
         "{:<26} {:>4} {:>7} {:>7} {:>7} {:>8} {:>5} {:>15} {:>15} {:>15} {:>7} {:>7}",
-        "sampler", "seed", "warm s", "samp s", "total s", "ms/grad", "div",
-        "τ ESS/s", "logp ESS/s", "f(x) ESS/s", "RMSE", "LL"
+        "sampler",
+        "seed",
+        "warm s",
+        "samp s",
+        "total s",
+        "ms/grad",
+        "div",
+        "τ ESS/s",
+        "logp ESS/s",
+        "f(x) ESS/s",
+        "RMSE",
+        "LL"
     );
     for r in &runs {
         let (t1, t2) = r.per_s(r.ess_noise_precision);

@@ -226,7 +226,10 @@ fn kidiq_kidscore_momiq() {
         "data/posteriordb/kidiq-kidscore_momiq/data.json"
     ))
     .unwrap();
-    let x = vec_f64(&d["mom_iq"]).into_iter().map(|v| vec![1.0, v]).collect();
+    let x = vec_f64(&d["mom_iq"])
+        .into_iter()
+        .map(|v| vec![1.0, v])
+        .collect();
     let m = LinReg {
         x,
         y: vec_f64(&d["kid_score"]),
@@ -252,7 +255,10 @@ fn earnings_logearn_height() {
         "data/posteriordb/earnings-logearn_height/data.json"
     ))
     .unwrap();
-    let x = vec_f64(&d["height"]).into_iter().map(|v| vec![1.0, v]).collect();
+    let x = vec_f64(&d["height"])
+        .into_iter()
+        .map(|v| vec![1.0, v])
+        .collect();
     let y = vec_f64(&d["earn"]).into_iter().map(f64::ln).collect();
     let m = LinReg {
         x,

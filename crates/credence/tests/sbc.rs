@@ -83,7 +83,10 @@ fn full_batch(sampler: Sampler, seed: u64) {
         let s = sample(m, &o, seed ^ (rep << 8)).unwrap();
         s.draws[0].iter().map(|t| t[0]).collect()
     });
-    assert!(chi2 < CHI2_19_999, "{sampler:?}: ranks {counts:?}, chi2 {chi2}");
+    assert!(
+        chi2 < CHI2_19_999,
+        "{sampler:?}: ranks {counts:?}, chi2 {chi2}"
+    );
 }
 
 #[test]

@@ -231,7 +231,7 @@ pub fn ess_basic(chains: &[Vec<f64>]) -> f64 {
         t += 2;
     }
     let max_t = t;
-    if rho_even > 0.0 && max_t + 1 <= n {
+    if rho_even > 0.0 && max_t < n {
         rho_hat[max_t + 1] = rho_even;
     }
     // Initial monotone sequence: pair sums must not increase.

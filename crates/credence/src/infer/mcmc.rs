@@ -387,7 +387,7 @@ pub fn diagnose(
     for i in 0..dim {
         let p = samples.param(i);
         let r = diagnostics::rhat(&p);
-        if !(r <= max_rhat) {
+        if max_rhat.is_nan() || r > max_rhat {
             max_rhat = r;
         }
         ess.push(diagnostics::ess_bulk(&p));

@@ -10,8 +10,8 @@ pub mod sample;
 pub mod sgmcmc;
 
 pub use draws::{predict_draws, DrawsPosterior};
-pub use point::{train_point, PointFit};
 pub use mcmc::{fit_mcmc, McmcOutcome, McmcSettings};
+pub use point::{train_point, PointFit};
 pub use sample::{sample, sample_from, MassMatrix, SampleOptions, Sampler, Samples};
 pub use sgmcmc::{sample_sg, BatchDensity, Schedule, SgKind, SgOptions};
 

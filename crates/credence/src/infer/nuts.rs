@@ -68,11 +68,13 @@ impl<D: LogDensity> CpuLogpFunc for Func<D> {
 }
 
 fn settings(opts: &SampleOptions) -> DiagNutsSettings {
-    let mut s = DiagNutsSettings::default();
-    s.num_tune = opts.warmup as u64;
-    s.num_draws = (opts.draws * opts.thin) as u64;
-    s.maxdepth = opts.max_depth;
-    s.num_chains = opts.chains;
+    let mut s = DiagNutsSettings {
+        num_tune: opts.warmup as u64,
+        num_draws: (opts.draws * opts.thin) as u64,
+        maxdepth: opts.max_depth,
+        num_chains: opts.chains,
+        ..DiagNutsSettings::default()
+    };
     s.adapt_options.step_size_settings.target_accept = opts.target_accept;
     s.adapt_options.mass_matrix_options.use_grad_based_estimate =
         matches!(opts.mass_matrix, MassMatrix::DrawsAndGradients);

@@ -233,7 +233,7 @@ impl ChainRun {
         self.depth_sum += info.depth;
         self.sampled += 1;
         self.energy.push(info.energy);
-        if (i - self.warmup + 1) % self.thin == 0 {
+        if (i - self.warmup + 1).is_multiple_of(self.thin) {
             self.draws.push(position.to_vec());
             self.logp.push(info.logp);
         }
@@ -261,7 +261,7 @@ impl Ticker<'_> {
     /// One more iteration is done.
     pub(crate) fn tick(&self) {
         let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if d % 16 == 0 {
+        if d.is_multiple_of(16) {
             self.progress.tick(d, "");
         }
     }

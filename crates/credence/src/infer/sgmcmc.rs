@@ -18,20 +18,14 @@ pub trait BatchDensity: LogDensity {
     /// Number of data rows.
     fn rows(&self) -> usize;
     /// Unbiased estimate of log p(θ | data) (prior + N/B · Σ_batch log lik); gradient into `grad`.
-    fn logp_grad_batch(&mut self, theta: &[f64], batch: &[usize], grad: &mut [f64])
-        -> Result<f64>;
+    fn logp_grad_batch(&mut self, theta: &[f64], batch: &[usize], grad: &mut [f64]) -> Result<f64>;
 }
 
 impl BatchDensity for Model {
     fn rows(&self) -> usize {
         Model::rows(self)
     }
-    fn logp_grad_batch(
-        &mut self,
-        theta: &[f64],
-        batch: &[usize],
-        grad: &mut [f64],
-    ) -> Result<f64> {
+    fn logp_grad_batch(&mut self, theta: &[f64], batch: &[usize], grad: &mut [f64]) -> Result<f64> {
         Model::logp_grad_batch(self, theta, batch, grad)
     }
 }
@@ -123,13 +117,9 @@ impl SgOptions {
             ));
         }
         if !(0.0..1.0).contains(&self.explore) {
-            return bad(format!(
-                "explore must be in [0, 1), found {}",
-                self.explore
-            ));
+            return bad(format!("explore must be in [0, 1), found {}", self.explore));
         }
-        if self.schedule == Schedule::Cyclical && (self.cycles == 0 || self.cycles > self.epochs)
-        {
+        if self.schedule == Schedule::Cyclical && (self.cycles == 0 || self.cycles > self.epochs) {
             return bad(format!(
                 "cycles must be in 1..=epochs ({}), found {}",
                 self.epochs, self.cycles
@@ -191,11 +181,10 @@ pub fn sample_sg<D: BatchDensity + Clone + Send + Sync>(
                 inits[c % inits.len()].clone()
             };
             let mut r = rng::stream(seed, c as u64);
-            let out = run_chain(density.clone(), init, options, c, &mut r, &|| {
+            run_chain(density.clone(), init, options, c, &mut r, &|| {
                 let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress.tick(d, "");
-            });
-            out
+            })
         })
         .collect::<Result<_>>()?;
     progress.finish();
@@ -298,7 +287,7 @@ fn run_chain<D: BatchDensity>(
         tick();
         if keep {
             kept_epochs += 1;
-            if kept_epochs % o.thin == 0 {
+            if kept_epochs.is_multiple_of(o.thin) {
                 let lp = density.logp_grad(&theta, &mut full).map_err(|e| {
                     Error::Numeric(format!(
                         "chain {}, epoch {}: {e}; try a smaller learning_rate (now {})",
