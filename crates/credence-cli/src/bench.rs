@@ -73,6 +73,8 @@ struct EssRun {
     gradients_sampling: u64,
     ms_per_gradient: f64,
     divergences: usize,
+    /// Draws kept (all chains).
+    draws: usize,
     ess_noise_precision: f64,
     ess_log_density: f64,
     /// Smallest ESS of the predictive mean over the test points.
@@ -183,6 +185,7 @@ fn credence_nuts(a: &NutsBenchArgs, seed: u64) -> Result<EssRun> {
         gradients_sampling: o.chains.iter().map(|c| c.gradients_sampling).sum(),
         ms_per_gradient: o.ms_per_gradient,
         divergences: o.divergences,
+        draws: chains * per_chain,
         ess_noise_precision: ess(&tau),
         ess_log_density: ess(&logp),
         ess_pred_mean_min: ess_pred,
@@ -253,6 +256,7 @@ fn numpyro_nuts(a: &NutsBenchArgs, python: &std::path::Path, seed: u64) -> Resul
         gradients_sampling: steps,
         ms_per_gradient: 1e3 * sampling / steps.max(1) as f64,
         divergences: v["divergences"].as_u64().unwrap_or(0) as usize,
+        draws: arr(&v["tau"]).len(),
         ess_noise_precision: ess(&[arr(&v["tau"])]),
         ess_log_density: ess(&[arr(&v["log_density"])]),
         ess_pred_mean_min: ess_pred,
@@ -310,5 +314,25 @@ fn nuts(a: &NutsBenchArgs) -> Result<()> {
         );
     }
     println!("ESS: τ = noise precision; logp = log density; f(x) = smallest over the first test points of the predictive-mean ESS");
+    println!();
+    println!(
+        "ESS per 1000 gradient evaluations in the sampling phase (independent of machine load)"
+    );
+    println!(
+        "{:<26} {:>4} {:>9} {:>9} {:>9} {:>12}",
+        "sampler", "seed", "τ", "logp", "f(x)", "grads/draw"
+    );
+    for r in &runs {
+        let k = 1e3 / r.gradients_sampling.max(1) as f64;
+        println!(
+            "{:<26} {:>4} {:>9.2} {:>9.2} {:>9.2} {:>12.0}",
+            r.sampler,
+            r.seed,
+            r.ess_noise_precision * k,
+            r.ess_log_density * k,
+            r.ess_pred_mean_min * k,
+            r.gradients_sampling as f64 / r.draws as f64
+        );
+    }
     Ok(())
 }
