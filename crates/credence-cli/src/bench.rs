@@ -1,6 +1,6 @@
 //! `credence bench uci` and `credence bench grad`.
 
-use crate::cli::{BenchCommand, ClassifyArgs, GradArgs, UciArgs};
+use crate::cli::{BenchCommand, ClassifyArgs, GradArgs, NutsBenchArgs, UciArgs};
 use crate::io;
 use crate::progress::Bar;
 use anyhow::{Context, Result};
@@ -12,6 +12,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Uci(a) => uci(&a),
         BenchCommand::Grad(a) => grad(&a),
         BenchCommand::Classify(a) => classify(&a),
+        BenchCommand::Nuts(a) => nuts(&a),
     }
 }
 
@@ -152,7 +153,8 @@ fn rayon_threads() -> usize {
 
 fn uci(a: &UciArgs) -> Result<()> {
     let method = Method::parse(&a.method)?;
-    let config = io::config(a.config.as_deref())?;
+    let mut config = io::config(a.config.as_deref())?;
+    a.sampler.apply(&mut config.inference);
     let bar = Bar::new(!a.output.json && !a.output.quiet);
     let r = credence::uci::run(&a.dir, method, &config, a.splits, a.seed, &bar)
         .with_context(|| format!("running the UCI protocol on {}", a.dir.display()))?;
@@ -193,6 +195,281 @@ fn uci(a: &UciArgs) -> Result<()> {
                 f(row.ll_se)
             );
         }
+    }
+    Ok(())
+}
+
+/// Efficiency figures of one sampler run.
+#[derive(Debug, Clone, serde::Serialize)]
+struct EssRun {
+    sampler: String,
+    seed: u64,
+    seconds_warmup: f64,
+    seconds_sampling: f64,
+    seconds_total: f64,
+    gradients_sampling: u64,
+    ms_per_gradient: f64,
+    divergences: usize,
+    /// Draws kept (all chains).
+    draws: usize,
+    ess_noise_precision: f64,
+    ess_log_density: f64,
+    /// Smallest ESS of the predictive mean over the test points.
+    ess_pred_mean_min: f64,
+    test_rmse: f64,
+    test_ll: f64,
+}
+
+impl EssRun {
+    fn per_s(&self, ess: f64) -> (f64, f64) {
+        (ess / self.seconds_sampling, ess / self.seconds_total)
+    }
+}
+
+fn ess(chains: &[Vec<f64>]) -> f64 {
+    credence::eval::diagnostics::ess_bulk(chains)
+}
+
+fn credence_nuts(a: &NutsBenchArgs, seed: u64) -> Result<EssRun> {
+    use credence::infer::McmcOutcome;
+    use credence::LogDensity;
+    let folder = credence::data::uci::UciFolder::open(&a.dir)?;
+    let (train, test) = folder.split(a.split)?;
+    let mut config = io::config(a.config.as_deref())?;
+    if a.config.is_none() {
+        config.model.hidden = vec![folder.n_hidden];
+    }
+    for (k, v) in [("chains", 1), ("warmup", 500), ("draws", 500)] {
+        config
+            .inference
+            .entry(k.to_string())
+            .or_insert(toml::Value::Integer(v));
+    }
+    a.sampler.apply(&mut config.inference);
+    let t0 = std::time::Instant::now();
+    let model = credence::fit(
+        &train,
+        &config,
+        credence::FitOptions {
+            method: Method::Nuts,
+            seed,
+            progress: &credence::infer::Silent,
+            strict_columns: false,
+        },
+    )?;
+    let total = t0.elapsed().as_secs_f64();
+    let o: McmcOutcome = serde_json::from_value(model.record.outcome.clone())?;
+    let chains = o.chains.len();
+    let rec = &model.record;
+    let spec = &rec.model;
+    let draws = model.posterior.tensors().remove(0);
+    let dim = draws.shape[1];
+    let per_chain = draws.shape[0] / chains;
+    let theta: Vec<&[f64]> = draws.data.chunks(dim).collect();
+    let by_chain = |f: &mut dyn FnMut(&[f64]) -> f64| -> Vec<Vec<f64>> {
+        (0..chains)
+            .map(|c| {
+                theta[c * per_chain..(c + 1) * per_chain]
+                    .iter()
+                    .map(|t| f(t))
+                    .collect()
+            })
+            .collect()
+    };
+    let nd = spec.mlp.dim();
+    let tau = by_chain(&mut |t| (-2.0 * t[nd]).exp());
+    let std_train = rec.standardizer.transform(&train)?;
+    let priors = rec
+        .priors
+        .as_ref()
+        .context("the fit has no priors")?
+        .resolve(&spec.layout(), "bench")?;
+    let mut m = credence::model::Model::new(spec.clone(), Some(priors), &std_train)?;
+    m.jacobian = true;
+    let mut g = vec![0.0; dim];
+    let logp = by_chain(&mut |t| m.logp_grad(t, &mut g).unwrap_or(f64::NAN));
+    let xt = rec.standardizer.transform_x(&test)?;
+    let k = a.test_points.min(test.rows);
+    let mut ess_pred = f64::INFINITY;
+    for i in 0..k {
+        let row = &xt[i * test.features..(i + 1) * test.features];
+        let f = by_chain(&mut |t| spec.mlp.predict(t, row, 1)[0]);
+        ess_pred = ess_pred.min(ess(&f));
+    }
+    let credence::Predictive::Regression(p) = model.predict(&test, seed)? else {
+        anyhow::bail!("regression expected");
+    };
+    let met = credence::eval::regression_metrics(&p, &test.y);
+    let sampling = o
+        .chains
+        .iter()
+        .map(|c| c.seconds_sampling)
+        .fold(0.0, f64::max);
+    let warm = o
+        .chains
+        .iter()
+        .map(|c| c.seconds_warmup)
+        .fold(0.0, f64::max);
+    Ok(EssRun {
+        sampler: format!(
+            "credence nuts ({chains} chain{})",
+            if chains > 1 { "s" } else { "" }
+        ),
+        seed,
+        seconds_warmup: warm,
+        seconds_sampling: sampling,
+        seconds_total: total,
+        gradients_sampling: o.chains.iter().map(|c| c.gradients_sampling).sum(),
+        ms_per_gradient: o.ms_per_gradient,
+        divergences: o.divergences,
+        draws: chains * per_chain,
+        ess_noise_precision: ess(&tau),
+        ess_log_density: ess(&logp),
+        ess_pred_mean_min: ess_pred,
+        test_rmse: met.rmse,
+        test_ll: met.log_lik,
+    })
+}
+
+fn numpyro_nuts(a: &NutsBenchArgs, python: &std::path::Path, seed: u64) -> Result<EssRun> {
+    let peers = a
+        .peers
+        .as_ref()
+        .context("--numpyro-python needs --peers (the folder of the peers' uci.py)")?;
+    let dataset = a
+        .dir
+        .file_name()
+        .context("dataset folder has no name")?
+        .to_string_lossy()
+        .to_string();
+    let root = a.dir.parent().context("dataset folder has no parent")?;
+    let t0 = std::time::Instant::now();
+    let out = std::process::Command::new(python)
+        .arg(&a.numpyro_script)
+        .arg("--peers")
+        .arg(peers)
+        .arg("--uci-root")
+        .arg(root)
+        .args(["--dataset", &dataset])
+        .args(["--split", &a.split.to_string()])
+        .args(["--seed", &seed.to_string()])
+        .args(["--test-points", &a.test_points.to_string()])
+        .output()
+        .with_context(|| format!("running {}", python.display()))?;
+    let process_s = t0.elapsed().as_secs_f64();
+    if !out.status.success() {
+        anyhow::bail!(
+            "NumPyro run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().context("NumPyro printed nothing")?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let arr = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+            .unwrap_or_default()
+    };
+    let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let sampling = f("wall_sampling_s");
+    let warm = f("wall_warmup_s");
+    let steps = v["leapfrog_steps_sampling"].as_u64().unwrap_or(0);
+    let mut ess_pred = f64::INFINITY;
+    for row in v["f_test"].as_array().into_iter().flatten() {
+        ess_pred = ess_pred.min(ess(&[arr(row)]));
+    }
+    let _ = process_s;
+    Ok(EssRun {
+        sampler: format!(
+            "numpyro {} nuts (1 chain)",
+            v["numpyro"].as_str().unwrap_or("?")
+        ),
+        seed,
+        seconds_warmup: warm,
+        seconds_sampling: sampling,
+        // Warm-up (including JIT compilation) plus sampling, as the peer's RESULTS.md counts it.
+        seconds_total: warm + sampling,
+        gradients_sampling: steps,
+        ms_per_gradient: 1e3 * sampling / steps.max(1) as f64,
+        divergences: v["divergences"].as_u64().unwrap_or(0) as usize,
+        draws: arr(&v["tau"]).len(),
+        ess_noise_precision: ess(&[arr(&v["tau"])]),
+        ess_log_density: ess(&[arr(&v["log_density"])]),
+        ess_pred_mean_min: ess_pred,
+        test_rmse: f("test_rmse"),
+        test_ll: f("test_ll"),
+    })
+}
+
+fn nuts(a: &NutsBenchArgs) -> Result<()> {
+    let mut runs = Vec::new();
+    for &seed in &a.seeds {
+        if let Some(py) = &a.numpyro_python {
+            let r = numpyro_nuts(a, py, seed)?;
+            if !a.json {
+                eprintln!("done: {} seed {seed}", r.sampler);
+            }
+            runs.push(r);
+        }
+        let r = credence_nuts(a, seed)?;
+        if !a.json {
+            eprintln!("done: {} seed {seed}", r.sampler);
+        }
+        runs.push(r);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(&runs)?);
+        return Ok(());
+    }
+    println!(
+        "ESS per second (ESS: rank-normalised bulk ESS, same estimator for every sampler); sampling phase / whole run"
+    );
+    println!(
+        "{:<26} {:>4} {:>7} {:>7} {:>7} {:>8} {:>5} {:>15} {:>15} {:>15} {:>7} {:>7}",
+        "sampler",
+        "seed",
+        "warm s",
+        "samp s",
+        "total s",
+        "ms/grad",
+        "div",
+        "τ ESS/s",
+        "logp ESS/s",
+        "f(x) ESS/s",
+        "RMSE",
+        "LL"
+    );
+    for r in &runs {
+        let (t1, t2) = r.per_s(r.ess_noise_precision);
+        let (l1, l2) = r.per_s(r.ess_log_density);
+        let (f1, f2) = r.per_s(r.ess_pred_mean_min);
+        println!(
+            "{:<26} {:>4} {:>7.1} {:>7.1} {:>7.1} {:>8.4} {:>5} {:>7.1}/{:<7.1} {:>7.1}/{:<7.1} {:>7.1}/{:<7.1} {:>7.3} {:>7.3}",
+            r.sampler, r.seed, r.seconds_warmup, r.seconds_sampling, r.seconds_total,
+            r.ms_per_gradient, r.divergences, t1, t2, l1, l2, f1, f2, r.test_rmse, r.test_ll
+        );
+    }
+    println!("ESS: τ = noise precision; logp = log density; f(x) = smallest over the first test points of the predictive-mean ESS");
+    println!();
+    println!(
+        "ESS per 1000 gradient evaluations in the sampling phase (independent of machine load)"
+    );
+    println!(
+        "{:<26} {:>4} {:>9} {:>9} {:>9} {:>12}",
+        "sampler", "seed", "τ", "logp", "f(x)", "grads/draw"
+    );
+    for r in &runs {
+        let k = 1e3 / r.gradients_sampling.max(1) as f64;
+        println!(
+            "{:<26} {:>4} {:>9.2} {:>9.2} {:>9.2} {:>12.0}",
+            r.sampler,
+            r.seed,
+            r.ess_noise_precision * k,
+            r.ess_log_density * k,
+            r.ess_pred_mean_min * k,
+            r.gradients_sampling as f64 / r.draws as f64
+        );
     }
     Ok(())
 }

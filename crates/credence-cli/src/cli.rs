@@ -82,7 +82,7 @@ pub struct FitArgs {
     /// Config file (TOML): model, training and priors with provenance.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Inference method (overrides the config's `method`): mle, map, vi, mc-dropout, ensemble, anchored-ensemble.
+    /// Inference method (overrides the config's `method`): mle, map, laplace, vi, mc-dropout, ensemble, anchored-ensemble, nuts, hmc, sgld, sghmc.
     #[arg(long)]
     pub method: Option<String>,
     /// Likelihood family (overrides the config): gaussian, heteroscedastic, student-t, bernoulli, categorical, poisson.
@@ -94,6 +94,9 @@ pub struct FitArgs {
     /// Folder to write the fitted model into.
     #[arg(long)]
     pub out: PathBuf,
+    /// Sampler settings (nuts, hmc, sgld, sghmc).
+    #[command(flatten)]
+    pub sampler: SamplerArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -146,6 +149,8 @@ pub enum BenchCommand {
     Grad(GradArgs),
     /// Calibration and OOD detection on a classification CSV (seeded stratified split).
     Classify(ClassifyArgs),
+    /// NUTS sampling efficiency (ESS per second) on one UCI split, optionally beside NumPyro.
+    Nuts(NutsBenchArgs),
 }
 
 /// `credence bench grad`.
@@ -221,6 +226,9 @@ pub struct UciArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Sampler settings (nuts, hmc, sgld, sghmc).
+    #[command(flatten)]
+    pub sampler: SamplerArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -404,4 +412,100 @@ pub struct CurveArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `credence bench nuts`.
+#[derive(Debug, Args)]
+pub struct NutsBenchArgs {
+    /// Dataset folder in the UCI benchmark format (e.g. …/data/uci/bostonHousing).
+    pub dir: PathBuf,
+    /// Split index.
+    #[arg(long, default_value_t = 0)]
+    pub split: usize,
+    /// Seeds, comma-separated; one run per seed.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    pub seeds: Vec<u64>,
+    /// Test points at which the ESS of the predictive mean is measured.
+    #[arg(long, default_value_t = 5)]
+    pub test_points: usize,
+    /// Config file (model, priors); default: the UCI network with Credence's default priors.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Python with jax and numpyro: also run NumPyro NUTS on the same split and seeds.
+    #[arg(long)]
+    pub numpyro_python: Option<PathBuf>,
+    /// Folder of the peers' uci.py (for --numpyro-python).
+    #[arg(long)]
+    pub peers: Option<PathBuf>,
+    /// The NumPyro driver script (default: bench/nuts_numpyro_draws.py in this repository).
+    #[arg(long, default_value = "bench/nuts_numpyro_draws.py")]
+    pub numpyro_script: PathBuf,
+    /// Sampler settings (defaults here: 1 chain, 500 warm-up, 500 draws, as NumPyro's run).
+    #[command(flatten)]
+    pub sampler: SamplerArgs,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Sampler settings given on the command line; each overrides the config's `[inference]` key
+/// of the same name.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SamplerArgs {
+    /// Chains run in parallel (default 4).
+    #[arg(long)]
+    pub chains: Option<usize>,
+    /// Warm-up iterations per chain (NUTS/HMC; default 1000).
+    #[arg(long)]
+    pub warmup: Option<usize>,
+    /// Draws kept per chain (NUTS/HMC; default 1000).
+    #[arg(long)]
+    pub draws: Option<usize>,
+    /// Keep every n-th iteration (NUTS/HMC) or epoch (SGLD/SGHMC).
+    #[arg(long)]
+    pub thin: Option<usize>,
+    /// Target acceptance of the step-size adaptation (default 0.8).
+    #[arg(long)]
+    pub target_accept: Option<f64>,
+    /// Maximum NUTS tree depth (default 10).
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Leapfrog steps per HMC iteration (default 32).
+    #[arg(long)]
+    pub hmc_steps: Option<usize>,
+    /// Chain initialisation: map (a MAP fit per chain, default) or random.
+    #[arg(long)]
+    pub init: Option<String>,
+    /// SGLD/SGHMC passes over the data (default 1000).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// SGLD/SGHMC step-size schedule: constant or cyclical.
+    #[arg(long)]
+    pub schedule: Option<String>,
+}
+
+impl SamplerArgs {
+    /// Writes the given settings into an `[inference]` table.
+    pub fn apply(&self, t: &mut toml::Table) {
+        let mut int = |k: &str, v: Option<usize>| {
+            if let Some(v) = v {
+                t.insert(k.into(), toml::Value::Integer(v as i64));
+            }
+        };
+        int("chains", self.chains);
+        int("warmup", self.warmup);
+        int("draws", self.draws);
+        int("thin", self.thin);
+        int("max_depth", self.max_depth);
+        int("hmc_steps", self.hmc_steps);
+        int("epochs", self.epochs);
+        if let Some(v) = self.target_accept {
+            t.insert("target_accept".into(), toml::Value::Float(v));
+        }
+        for (k, v) in [("init", &self.init), ("schedule", &self.schedule)] {
+            if let Some(v) = v {
+                t.insert(k.into(), toml::Value::String(v.clone()));
+            }
+        }
+    }
 }

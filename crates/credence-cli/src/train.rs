@@ -9,11 +9,13 @@ use credence::config::LikelihoodConfig;
 use credence::data::Dataset;
 use credence::eval::{metrics, ood_metrics, Metrics};
 use credence::fit::{fit as fit_model, FitOptions};
+use credence::infer::McmcOutcome;
 use credence::{Method, Predictive};
 
 /// `credence fit`.
 pub fn fit(a: &FitArgs) -> Result<()> {
     let mut config = io::config(a.config.as_deref())?;
+    a.sampler.apply(&mut config.inference);
     if let Some(l) = &a.likelihood {
         config.model.likelihood = Some(LikelihoodConfig::parse(l).with_context(|| {
             format!("unknown likelihood '{l}'; expected gaussian, heteroscedastic, student-t, bernoulli, categorical or poisson")
@@ -54,6 +56,12 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         );
         println!("priors:");
         io::print_priors(&model.record);
+        if let Ok(o) = serde_json::from_value::<McmcOutcome>(model.record.outcome.clone()) {
+            println!("sampling:");
+            for line in o.report_lines() {
+                println!("  {line}");
+            }
+        }
         println!("saved to {}", a.out.display());
     }
     Ok(())

@@ -227,6 +227,22 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
                 }
             }
         }
+        Method::Nuts | Method::Hmc | Method::Sgld | Method::Sghmc => {
+            let (post, outcome) = infer::fit_mcmc(
+                opts.method,
+                &spec,
+                resolved.as_ref(),
+                &std_data,
+                &config.training,
+                &config.inference,
+                &config.source,
+                opts.seed,
+                opts.progress,
+            )?;
+            let outcome =
+                serde_json::to_value(&outcome).map_err(|e| Error::Invalid(e.to_string()))?;
+            (Box::new(post), outcome)
+        }
     };
     let record = FitRecord {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),

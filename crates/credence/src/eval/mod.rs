@@ -1,5 +1,7 @@
 //! Metrics of a predictive distribution against observed targets.
 
+pub mod diagnostics;
+
 use crate::error::{Error, Result};
 use crate::predict::{ClassPredictive, Predictive, RegressionPredictive};
 use serde::{Deserialize, Serialize};

@@ -8,8 +8,17 @@ mod point;
 pub mod settings;
 pub mod vi;
 
+pub mod hmc;
+pub mod mcmc;
+mod nuts;
+pub mod sample;
+pub mod sgmcmc;
+
 pub use draws::{predict_draws, DrawsPosterior, PredictiveBuilder};
+pub use mcmc::{fit_mcmc, McmcOutcome, McmcSettings};
 pub use point::{train_point, PointFit};
+pub use sample::{sample, sample_from, MassMatrix, SampleOptions, Sampler, Samples};
+pub use sgmcmc::{sample_sg, BatchDensity, Schedule, SgKind, SgOptions};
 
 use crate::error::{Error, Result};
 use crate::model::ModelSpec;
@@ -32,17 +41,29 @@ pub enum Method {
     Ensemble,
     /// Anchored ensemble: randomised MAP towards prior draws (Pearce et al. 2020).
     AnchoredEnsemble,
+    /// The no-U-turn sampler (nuts-rs), full batch.
+    Nuts,
+    /// Plain Hamiltonian Monte Carlo, full batch.
+    Hmc,
+    /// Stochastic-gradient Langevin dynamics over minibatches.
+    Sgld,
+    /// Stochastic-gradient HMC over minibatches.
+    Sghmc,
 }
 
 impl Method {
     /// All methods, in the order they are documented.
-    pub const ALL: [Method; 6] = [
+    pub const ALL: [Method; 10] = [
         Method::Mle,
         Method::Map,
         Method::Vi,
         Method::McDropout,
         Method::Ensemble,
         Method::AnchoredEnsemble,
+        Method::Nuts,
+        Method::Hmc,
+        Method::Sgld,
+        Method::Sghmc,
     ];
 
     /// The name used on the command line and in files.
@@ -54,6 +75,10 @@ impl Method {
             Method::McDropout => "mc-dropout",
             Method::Ensemble => "ensemble",
             Method::AnchoredEnsemble => "anchored-ensemble",
+            Method::Nuts => "nuts",
+            Method::Hmc => "hmc",
+            Method::Sgld => "sgld",
+            Method::Sghmc => "sghmc",
         }
     }
 
