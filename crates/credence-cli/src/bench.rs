@@ -407,15 +407,12 @@ fn nuts(a: &NutsBenchArgs) -> Result<()> {
     for &seed in &a.seeds {
         if let Some(py) = &a.numpyro_python {
             let r = numpyro_nuts(a, py, seed)?;
-            if !a.json {
-                eprintln!("done: {} seed {seed}", r.sampler);
-            }
+            // Each run as soon as it ends, so a cut-off benchmark still leaves its figures.
+            eprintln!("{}", serde_json::to_string(&r)?);
             runs.push(r);
         }
         let r = credence_nuts(a, seed)?;
-        if !a.json {
-            eprintln!("done: {} seed {seed}", r.sampler);
-        }
+        eprintln!("{}", serde_json::to_string(&r)?);
         runs.push(r);
     }
     if a.json {
