@@ -15,7 +15,8 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
 
 fn uci(a: &UciArgs) -> Result<()> {
     let method = Method::parse(&a.method)?;
-    let config = io::config(a.config.as_deref())?;
+    let mut config = io::config(a.config.as_deref())?;
+    a.laplace.apply(&mut config.inference);
     let bar = Bar::new(!a.output.json && !a.output.quiet);
     let r = credence::uci::run(&a.dir, method, &config, a.splits, a.seed, &bar)
         .with_context(|| format!("running the UCI protocol on {}", a.dir.display()))?;

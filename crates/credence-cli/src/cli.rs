@@ -65,7 +65,7 @@ pub struct FitArgs {
     /// Config file (TOML): model, training and priors with provenance.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Inference method (overrides the config's `method`): mle, map.
+    /// Inference method (overrides the config's `method`): mle, map, laplace.
     #[arg(long)]
     pub method: Option<String>,
     /// Likelihood family (overrides the config): gaussian, heteroscedastic, student-t, bernoulli, categorical, poisson.
@@ -77,6 +77,9 @@ pub struct FitArgs {
     /// Folder to write the fitted model into.
     #[arg(long)]
     pub out: PathBuf,
+    /// Laplace settings (override the config's `[inference]` table).
+    #[command(flatten)]
+    pub laplace: LaplaceArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -137,6 +140,9 @@ pub struct UciArgs {
     /// Config file (model, training, priors).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Laplace settings (override the config's `[inference]` table).
+    #[command(flatten)]
+    pub laplace: LaplaceArgs,
     /// Published results CSV to show beside ours (default: published_results.csv beside DIR, if any).
     #[arg(long)]
     pub published: Option<PathBuf>,
@@ -146,4 +152,45 @@ pub struct UciArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Laplace options; each overrides the same key of the config's `[inference]` table.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LaplaceArgs {
+    /// Laplace: weights covered by the Gaussian: all, last-layer.
+    #[arg(long)]
+    pub subset: Option<String>,
+    /// Laplace: Hessian structure: diag, kfac, full.
+    #[arg(long)]
+    pub hessian: Option<String>,
+    /// Laplace: curvature: ggn (generalised Gauss-Newton), ef (empirical Fisher).
+    #[arg(long)]
+    pub curvature: Option<String>,
+    /// Laplace: predictive: glm (linearised, closed form / probit), mc (weight samples).
+    #[arg(long)]
+    pub predictive: Option<String>,
+    /// Laplace: evidence tuning of prior precision and noise: post-hoc, none.
+    #[arg(long)]
+    pub tune: Option<String>,
+    /// Laplace: tuned prior precisions: global, layer.
+    #[arg(long)]
+    pub prior_groups: Option<String>,
+}
+
+impl LaplaceArgs {
+    /// Writes the given options into an `[inference]` table.
+    pub fn apply(&self, table: &mut toml::Table) {
+        for (k, v) in [
+            ("subset", &self.subset),
+            ("hessian", &self.hessian),
+            ("curvature", &self.curvature),
+            ("predictive", &self.predictive),
+            ("tune", &self.tune),
+            ("prior_groups", &self.prior_groups),
+        ] {
+            if let Some(v) = v {
+                table.insert(k.into(), toml::Value::String(v.clone()));
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ use credence::{Method, Predictive};
 /// `credence fit`.
 pub fn fit(a: &FitArgs) -> Result<()> {
     let mut config = io::config(a.config.as_deref())?;
+    a.laplace.apply(&mut config.inference);
     if let Some(l) = &a.likelihood {
         config.model.likelihood = Some(LikelihoodConfig::parse(l).with_context(|| {
             format!("unknown likelihood '{l}'; expected gaussian, heteroscedastic, student-t, bernoulli, categorical or poisson")

@@ -2,9 +2,15 @@
 //! `Posterior`, which predicts; all methods share that interface.
 
 mod draws;
+mod laplace;
 mod point;
 
 pub use draws::{predict_draws, DrawsPosterior};
+pub use laplace::{
+    fit_laplace, laplace_at, CurvatureKind, Evidence, HessianStructure, LaplaceFit, LaplaceOptions,
+    LaplaceOutcome, LaplacePosterior, LaplacePredictive, PriorGroups, Subset, Tune,
+    MAX_FULL_PARAMS,
+};
 pub use point::{train_point, PointFit};
 
 use crate::error::{Error, Result};
@@ -20,17 +26,20 @@ pub enum Method {
     Mle,
     /// Maximum a posteriori: the mode of the posterior under the stated priors.
     Map,
+    /// Laplace approximation around the MAP, with evidence-tuned prior (empirical Bayes).
+    Laplace,
 }
 
 impl Method {
     /// All methods, in the order they are documented.
-    pub const ALL: [Method; 2] = [Method::Mle, Method::Map];
+    pub const ALL: [Method; 3] = [Method::Mle, Method::Map, Method::Laplace];
 
     /// The name used on the command line and in files.
     pub fn name(self) -> &'static str {
         match self {
             Method::Mle => "mle",
             Method::Map => "map",
+            Method::Laplace => "laplace",
         }
     }
 
@@ -107,6 +116,7 @@ pub fn posterior_from_tensors(
 ) -> Result<Box<dyn Posterior>> {
     match kind {
         "draws" => Ok(Box::new(DrawsPosterior::from_tensors(tensors)?)),
+        "laplace" => Ok(Box::new(LaplacePosterior::from_tensors(tensors)?)),
         other => Err(Error::Invalid(format!(
             "unknown posterior kind '{other}' in the artifact"
         ))),
