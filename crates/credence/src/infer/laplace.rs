@@ -735,13 +735,12 @@ impl LaplacePosterior {
                     .map(|b| self.cov_times(&rowj[b * p..(b + 1) * p]))
                     .collect();
                 for a in 0..kk {
-                    for (b, sjb) in sj.iter().enumerate() {
+                    for sjb in &sj {
                         let v: f64 = rowj[a * p..(a + 1) * p]
                             .iter()
                             .zip(sjb)
                             .map(|(x, y)| x * y)
                             .sum();
-                        let _ = b;
                         var.push(v);
                     }
                 }
