@@ -1,6 +1,8 @@
 //! Laplace approximation: exactness on Bayesian linear regression (posterior and evidence in
 //! closed form), evidence ranking of prior scales, classification, options and artifacts.
 
+#![allow(clippy::needless_range_loop)] // dense reference linear algebra reads clearest with indices
+
 use credence::config::{Config, Optimizer, TrainConfig};
 use credence::data::Dataset;
 use credence::dist::Dist;

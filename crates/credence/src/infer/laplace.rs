@@ -1184,7 +1184,8 @@ impl Evidence {
                     .filter(|g| g.kind != GroupKind::Noise && g.start >= subset.start)
                     .map(|g| HyperGroup {
                         name: g.name.clone(),
-                        ranges: vec![(g.start - subset.start)..(g.end - subset.start)],
+                        ranges: std::iter::once((g.start - subset.start)..(g.end - subset.start))
+                            .collect(),
                         layers: vec![g.layer - 1],
                         lambda: prec[g.start],
                         loc: loc[g.start],
@@ -1209,7 +1210,7 @@ impl Evidence {
                 PriorGroups::Layer => (first_layer..mlp.layers())
                     .map(|l| HyperGroup {
                         name: format!("layer{}.*", l + 1),
-                        ranges: vec![layer_range(l)],
+                        ranges: std::iter::once(layer_range(l)).collect(),
                         layers: vec![l],
                         lambda: 0.0,
                         loc: 0.0,
