@@ -155,6 +155,7 @@ fn uci(a: &UciArgs) -> Result<()> {
     let method = Method::parse(&a.method)?;
     let mut config = io::config(a.config.as_deref())?;
     a.sampler.apply(&mut config.inference);
+    a.laplace.apply(&mut config.inference);
     let bar = Bar::new(!a.output.json && !a.output.quiet);
     let r = credence::uci::run(&a.dir, method, &config, a.splits, a.seed, &bar)
         .with_context(|| format!("running the UCI protocol on {}", a.dir.display()))?;

@@ -97,6 +97,9 @@ pub struct FitArgs {
     /// Sampler settings (nuts, hmc, sgld, sghmc).
     #[command(flatten)]
     pub sampler: SamplerArgs,
+    /// Laplace settings (override the config's `[inference]` table).
+    #[command(flatten)]
+    pub laplace: LaplaceArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -229,6 +232,9 @@ pub struct UciArgs {
     /// Sampler settings (nuts, hmc, sgld, sghmc).
     #[command(flatten)]
     pub sampler: SamplerArgs,
+    /// Laplace settings (override the config's `[inference]` table).
+    #[command(flatten)]
+    pub laplace: LaplaceArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -505,6 +511,47 @@ impl SamplerArgs {
         for (k, v) in [("init", &self.init), ("schedule", &self.schedule)] {
             if let Some(v) = v {
                 t.insert(k.into(), toml::Value::String(v.clone()));
+            }
+        }
+    }
+}
+
+/// Laplace options; each overrides the same key of the config's `[inference]` table.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LaplaceArgs {
+    /// Laplace: weights covered by the Gaussian: all, last-layer.
+    #[arg(long)]
+    pub subset: Option<String>,
+    /// Laplace: Hessian structure: diag, kfac, full.
+    #[arg(long)]
+    pub hessian: Option<String>,
+    /// Laplace: curvature: ggn (generalised Gauss-Newton), ef (empirical Fisher).
+    #[arg(long)]
+    pub curvature: Option<String>,
+    /// Laplace: predictive: glm (linearised, closed form / probit), mc (weight samples).
+    #[arg(long)]
+    pub predictive: Option<String>,
+    /// Laplace: evidence tuning of prior precision and noise: post-hoc, none.
+    #[arg(long)]
+    pub tune: Option<String>,
+    /// Laplace: tuned prior precisions: global, layer.
+    #[arg(long)]
+    pub prior_groups: Option<String>,
+}
+
+impl LaplaceArgs {
+    /// Writes the given options into an `[inference]` table.
+    pub fn apply(&self, table: &mut toml::Table) {
+        for (k, v) in [
+            ("subset", &self.subset),
+            ("hessian", &self.hessian),
+            ("curvature", &self.curvature),
+            ("predictive", &self.predictive),
+            ("tune", &self.tune),
+            ("prior_groups", &self.prior_groups),
+        ] {
+            if let Some(v) = v {
+                table.insert(k.into(), toml::Value::String(v.clone()));
             }
         }
     }

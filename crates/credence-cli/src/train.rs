@@ -16,6 +16,7 @@ use credence::{Method, Predictive};
 pub fn fit(a: &FitArgs) -> Result<()> {
     let mut config = io::config(a.config.as_deref())?;
     a.sampler.apply(&mut config.inference);
+    a.laplace.apply(&mut config.inference);
     if let Some(l) = &a.likelihood {
         config.model.likelihood = Some(LikelihoodConfig::parse(l).with_context(|| {
             format!("unknown likelihood '{l}'; expected gaussian, heteroscedastic, student-t, bernoulli, categorical or poisson")

@@ -148,13 +148,13 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
         None
     };
     // A fixed-noise or noise-free likelihood has no noise group: drop a noise prior then.
-    let priors = priors.map(|mut p| {
+    let mut priors = priors.map(|mut p| {
         if layout.group("noise").is_none() {
             p.priors.retain(|q| q.params != "noise");
         }
         p
     });
-    let resolved = priors
+    let mut resolved = priors
         .as_ref()
         .map(|p| p.resolve(&layout, &config.source))
         .transpose()?;
@@ -242,6 +242,32 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
             let outcome =
                 serde_json::to_value(&outcome).map_err(|e| Error::Invalid(e.to_string()))?;
             (Box::new(post), outcome)
+        }
+        Method::Laplace => {
+            let lopts = infer::LaplaceOptions::from_table(&config.inference, &config.source)?;
+            let (Some(ps), Some(rp)) = (priors.as_ref(), resolved.as_ref()) else {
+                return Err(Error::Invalid(
+                    "the Laplace approximation needs a prior".into(),
+                ));
+            };
+            let lf = infer::fit_laplace(
+                &spec,
+                ps,
+                rp,
+                &std_data,
+                &config.training,
+                &lopts,
+                opts.seed,
+                opts.progress,
+                &data.fingerprint(),
+            )?;
+            let outcome =
+                serde_json::to_value(&lf.outcome).map_err(|e| Error::Invalid(e.to_string()))?;
+            if let Some(tuned) = lf.tuned_priors {
+                resolved = Some(tuned.resolve(&layout, &config.source)?);
+                priors = Some(tuned);
+            }
+            (Box::new(lf.posterior), outcome)
         }
     };
     let record = FitRecord {

@@ -3,6 +3,7 @@
 
 mod draws;
 pub mod ensemble;
+mod laplace;
 pub mod mc_dropout;
 mod point;
 pub mod settings;
@@ -15,6 +16,11 @@ pub mod sample;
 pub mod sgmcmc;
 
 pub use draws::{predict_draws, DrawsPosterior, PredictiveBuilder};
+pub use laplace::{
+    fit_laplace, laplace_at, CurvatureKind, Evidence, HessianStructure, LaplaceFit, LaplaceOptions,
+    LaplaceOutcome, LaplacePosterior, LaplacePredictive, PriorGroups, Subset, Tune,
+    MAX_FULL_PARAMS,
+};
 pub use mcmc::{fit_mcmc, McmcOutcome, McmcSettings};
 pub use point::{train_point, PointFit};
 pub use sample::{sample, sample_from, MassMatrix, SampleOptions, Sampler, Samples};
@@ -49,13 +55,16 @@ pub enum Method {
     Sgld,
     /// Stochastic-gradient HMC over minibatches.
     Sghmc,
+    /// Laplace approximation around the MAP, with evidence-tuned prior (empirical Bayes).
+    Laplace,
 }
 
 impl Method {
     /// All methods, in the order they are documented.
-    pub const ALL: [Method; 10] = [
+    pub const ALL: [Method; 11] = [
         Method::Mle,
         Method::Map,
+        Method::Laplace,
         Method::Vi,
         Method::McDropout,
         Method::Ensemble,
@@ -79,6 +88,7 @@ impl Method {
             Method::Hmc => "hmc",
             Method::Sgld => "sgld",
             Method::Sghmc => "sghmc",
+            Method::Laplace => "laplace",
         }
     }
 
@@ -163,6 +173,7 @@ pub fn posterior_from_tensors(
         "mc-dropout" => Ok(Box::new(mc_dropout::McDropoutPosterior::from_tensors(
             tensors,
         )?)),
+        "laplace" => Ok(Box::new(LaplacePosterior::from_tensors(tensors)?)),
         other => Err(Error::Invalid(format!(
             "unknown posterior kind '{other}' in the artifact"
         ))),

@@ -6,6 +6,7 @@ mod activation;
 pub mod activation_fns {
     pub use super::activation::{sigmoid, softplus};
 }
+pub mod curvature;
 pub mod kernels;
 mod layout;
 mod mlp;
