@@ -38,7 +38,8 @@ fn grad(a: &GradArgs) -> Result<()> {
                 let dir = a.boston.clone().or_else(|| {
                     [
                         std::path::PathBuf::from("data/bostonHousing"),
-                        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/bostonHousing"),
+                        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join("../../data/bostonHousing"),
                     ]
                     .into_iter()
                     .find(|p| p.join("data.txt").exists())

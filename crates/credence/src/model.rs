@@ -224,9 +224,7 @@ impl Model {
         }
         let one = |ws: &mut Workspace, theta: &[f64], g: &mut [f64], lp: &mut f64| -> Result<()> {
             g.iter_mut().for_each(|v| *v = 0.0);
-            let mut v = Self::eval_rows(
-                &self.spec, theta, &self.x, &self.y, self.rows, 1.0, ws, g,
-            );
+            let mut v = Self::eval_rows(&self.spec, theta, &self.x, &self.y, self.rows, 1.0, ws, g);
             if let Some(p) = &self.priors {
                 v += p.log_prior_grad(theta, g, self.jacobian);
             }

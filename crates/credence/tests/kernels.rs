@@ -45,7 +45,10 @@ fn tanh_f64_matches_libm_on_every_isa() {
         // Stated bound: max relative error ≤ 1e-14 (measured ≈ 2e-16) for tanh; the derivative
         // 1 − tanh² is computed without cancellation, to ≤ 1e-13.
         assert!(worst <= 1e-14, "{isa:?}: tanh max relative error {worst:e}");
-        assert!(worst_d <= 1e-13, "{isa:?}: tanh' max relative error {worst_d:e}");
+        assert!(
+            worst_d <= 1e-13,
+            "{isa:?}: tanh' max relative error {worst_d:e}"
+        );
     }
 }
 
@@ -92,7 +95,10 @@ fn tanh_and_exp_f32_are_within_a_few_ulp() {
             .map(|(&x, &t)| rel(f64::from(t), f64::from(x).tanh()))
             .fold(0.0, f64::max);
         // f32 bound: 4e-7 relative (≈ 3 ulp; f32 rounding alone is 6e-8).
-        assert!(worst <= 4e-7, "{isa:?}: f32 tanh max relative error {worst:e}");
+        assert!(
+            worst <= 4e-7,
+            "{isa:?}: f32 tanh max relative error {worst:e}"
+        );
         let mut e: Vec<f32> = (-80_000..=80_000).map(|i| i as f32 * 1e-3).collect();
         let xe = e.clone();
         exp_in_place(isa, &mut e);
@@ -101,7 +107,10 @@ fn tanh_and_exp_f32_are_within_a_few_ulp() {
             .zip(&e)
             .map(|(&x, &v)| rel(f64::from(v), f64::from(x).exp()))
             .fold(0.0, f64::max);
-        assert!(worst <= 4e-7, "{isa:?}: f32 exp max relative error {worst:e}");
+        assert!(
+            worst <= 4e-7,
+            "{isa:?}: f32 exp max relative error {worst:e}"
+        );
     }
 }
 
@@ -127,7 +136,10 @@ fn close(a: &[f64], b: &[f64], tol: f64) -> f64 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max);
-    assert!(worst <= tol * scale, "max difference {worst:e} > {tol:e}·{scale}");
+    assert!(
+        worst <= tol * scale,
+        "max difference {worst:e} > {tol:e}·{scale}"
+    );
     worst
 }
 
@@ -178,7 +190,11 @@ fn benchmark_check_values_match_the_peer() {
         let loss = case.u_from_logp(logp);
         let norm2: f64 = g.iter().map(|v| v * v).sum();
         assert!(rel(loss, u) < 1e-6, "{}: U = {loss} vs {u}", case.name);
-        assert!(rel(norm2, g2) < 1e-6, "{}: ‖∇U‖² = {norm2} vs {g2}", case.name);
+        assert!(
+            rel(norm2, g2) < 1e-6,
+            "{}: ‖∇U‖² = {norm2} vs {g2}",
+            case.name
+        );
         // The f64 engine task computes the same U and gradient as the model (≤ 1e-12).
         let mut task = GradTask::<f64>::new(&case);
         let mut gt = vec![0.0; g.len()];
@@ -191,8 +207,16 @@ fn benchmark_check_values_match_the_peer() {
         let mut g32 = vec![0.0f32; th.len()];
         let u32_ = f64::from(t32.value_grad(&th, &mut g32));
         let n32: f64 = g32.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-        assert!(rel(u32_, loss) < 1e-4, "{}: f32 U {u32_} vs {loss}", case.name);
-        assert!(rel(n32, norm2) < 1e-4, "{}: f32 ‖∇U‖² {n32} vs {norm2}", case.name);
+        assert!(
+            rel(u32_, loss) < 1e-4,
+            "{}: f32 U {u32_} vs {loss}",
+            case.name
+        );
+        assert!(
+            rel(n32, norm2) < 1e-4,
+            "{}: f32 ‖∇U‖² {n32} vs {norm2}",
+            case.name
+        );
     }
 }
 
@@ -213,7 +237,8 @@ fn f32_gradient_matches_finite_differences() {
         let h = 1e-2f32;
         let tp: Vec<f32> = th.iter().zip(&v).map(|(t, d)| t + h * d).collect();
         let tm: Vec<f32> = th.iter().zip(&v).map(|(t, d)| t - h * d).collect();
-        let fd = (task.value_grad(&tp, &mut scratch) - task.value_grad(&tm, &mut scratch)) / (2.0 * h);
+        let fd =
+            (task.value_grad(&tp, &mut scratch) - task.value_grad(&tm, &mut scratch)) / (2.0 * h);
         let an: f32 = g.iter().zip(&v).map(|(a, b)| a * b).sum();
         assert!(
             (fd - an).abs() <= 2e-2 * (1.0 + an.abs()),
@@ -232,7 +257,11 @@ fn batched_equals_one_at_a_time() {
     let many = mlp.predict_many(&thetas, &x, rows);
     for (s, th) in thetas.iter().enumerate() {
         let one = mlp.predict(th, &x, rows);
-        assert_eq!(&many[s * rows * 2..(s + 1) * rows * 2], &one[..], "sample {s}");
+        assert_eq!(
+            &many[s * rows * 2..(s + 1) * rows * 2],
+            &one[..],
+            "sample {s}"
+        );
     }
     // Gradients for many parameter vectors through the model.
     let case = GradCase::synthetic("many", &[3, 8, 1], 21, 1);

@@ -152,13 +152,19 @@ impl Mlp {
         ws.out_grad = vec![z; rows * self.outputs()];
         ws.delta = vec![z; rows * widest];
         ws.delta_prev = vec![z; rows * widest];
-        let big = self.sizes.windows(2).map(|w| w[0] * w[1]).max().unwrap_or(0);
+        let big = self
+            .sizes
+            .windows(2)
+            .map(|w| w[0] * w[1])
+            .max()
+            .unwrap_or(0);
         ws.wt = vec![z; big];
         ws.scratch = vec![z; big * rayon::current_num_threads().saturating_sub(1)];
     }
 
     /// One dense layer forward: `out = act(input·W + b)` (linear for the last layer), with the
     /// activation derivative written into the workspace.
+    #[allow(clippy::too_many_arguments)]
     fn layer_forward<T: Real>(
         &self,
         l: usize,
