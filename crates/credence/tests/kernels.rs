@@ -42,7 +42,7 @@ fn tanh_f64_matches_libm_on_every_isa() {
             let c = x.cosh();
             worst_d = worst_d.max(rel(dv, 1.0 / (c * c)));
         }
-        // Stated bound: max relative error ≤ 1e-14 (measured ≈ 2e-16) for tanh; the derivative
+        // Stated bound: max relative error ≤ 1e-14 for tanh; the derivative
         // 1 − tanh² is computed without cancellation, to ≤ 1e-13.
         assert!(worst <= 1e-14, "{isa:?}: tanh max relative error {worst:e}");
         assert!(
@@ -76,7 +76,7 @@ fn exp_f64_matches_libm_on_every_isa() {
             .zip(&z)
             .map(|(&x, &e)| rel(e, x.exp()))
             .fold(0.0, f64::max);
-        // Stated bound ≤ 1e-14 on [−700, 700] (measured ≈ 3e-16).
+        // Stated bound ≤ 1e-14 on [−700, 700].
         assert!(worst <= 1e-14, "{isa:?}: exp max relative error {worst:e}");
     }
 }

@@ -124,7 +124,7 @@ unsafe fn vstore<S: Simd, const FULL: bool>(x: S, p: *mut S::T, v: usize, nv: us
 /// Activation and derivative on a short slice (a tile row just stored, still in L1).
 #[inline(always)]
 fn act_run<T: Real, const FMA: bool>(act: Activation, z: &mut [T], d: &mut [T]) {
-    const B: usize = 16;
+    const B: usize = 64;
     let n = z.len();
     let mut i = 0;
     while i + B <= n {
@@ -204,9 +204,6 @@ unsafe fn nn_tile<S: Simd, const NV: usize, const R: usize, const FULL: bool, co
         for v in 0..NV {
             vstore::<S, FULL>(acc[r][v], cp, v, NV, valid);
         }
-        if let Epi::Act(act, d) = epi {
-            act_run::<S::T, FMA>(*act, &mut c[at..at + valid], &mut d[at..at + valid]);
-        }
     }
 }
 
@@ -233,6 +230,12 @@ unsafe fn nn_rows<S: Simd, const NV: usize, const R: usize, const FMA: bool>(
     }
     if j0 < m {
         nn_tile::<S, 1, R, false, FMA>(a, k, b, m, bias, c, epi, i0, j0, m - j0);
+    }
+    // The R rows just computed are contiguous and still in L1: activate them in one run, with
+    // enough independent vectors in flight to hide the latency of exp and the division.
+    if let Epi::Act(act, d) = epi {
+        let span = i0 * m..(i0 + R) * m;
+        act_run::<S::T, FMA>(*act, &mut c[span.clone()], &mut d[span]);
     }
 }
 
@@ -614,13 +617,12 @@ pub(crate) fn gemm_tn<T: Real>(
 ) {
     let km = k * m;
     let threads = rayon::current_num_threads();
-    let parts = if km == 0 {
-        1
-    } else {
-        (scratch.len() / km + 1).min(threads)
-    }
-    .min(rows / ROW_BLOCK)
-    .max(1);
+    let parts = scratch
+        .len()
+        .checked_div(km)
+        .map_or(1, |q| (q + 1).min(threads))
+        .min(rows / ROW_BLOCK)
+        .max(1);
     if rows * km < PAR_MIN || parts < 2 {
         gemm_tn_serial(isa, a, d, rows, k, m, &mut g[..km]);
         return;

@@ -164,6 +164,7 @@ impl Mlp {
 
     /// One dense layer forward: `out = act(input·W + b)` (linear for the last layer), with the
     /// activation derivative written into the workspace.
+    #[allow(clippy::too_many_arguments)]
     fn layer_forward<T: Real>(
         &self,
         l: usize,

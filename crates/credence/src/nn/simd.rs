@@ -8,8 +8,8 @@
 //! `-C target-cpu=native`.
 //!
 //! Accuracy of the vectorised functions (tested against libm over dense grids in
-//! `tests/kernels.rs`): f64 `tanh` and `exp` have a maximum relative error below 1e-15
-//! (the tests assert ≤ 1e-14); f32 `tanh` and `exp` are within 4e-7 relative (≈ 3 ulp).
+//! `tests/kernels.rs`): f64 `tanh` and `exp` have a maximum relative error ≤ 1e-14 against
+//! libm; f32 `tanh` and `exp` are within 4e-7 relative (≈ 3 ulp).
 #![allow(clippy::needless_range_loop, clippy::excessive_precision)]
 
 use std::fmt::Debug;
@@ -278,13 +278,7 @@ impl Real for f64 {
     fn exp_block<const N: usize, const FMA: bool>(z: &mut [f64; N]) {
         for i in 0..N {
             let x = z[i];
-            let y = if x > 709.0 {
-                709.0
-            } else if x < -708.0 {
-                -708.0
-            } else {
-                x
-            };
+            let y = x.clamp(-708.0, 709.0);
             let e = exp64_core::<FMA>(y);
             z[i] = if x > 709.78 {
                 f64::INFINITY
@@ -386,13 +380,7 @@ impl Real for f32 {
     fn exp_block<const N: usize, const FMA: bool>(z: &mut [f32; N]) {
         for i in 0..N {
             let x = z[i];
-            let y = if x > 88.0 {
-                88.0
-            } else if x < -87.0 {
-                -87.0
-            } else {
-                x
-            };
+            let y = x.clamp(-87.0, 88.0);
             let e = exp32_core::<FMA>(y);
             z[i] = if x > 88.72 {
                 f32::INFINITY
