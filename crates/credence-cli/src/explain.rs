@@ -71,8 +71,8 @@ pub fn curve(a: &CurveArgs) -> Result<()> {
             c.paired[0].baseline
         );
         println!(
-            "{:<8} {:>6} {:>20} {:>20}  {}",
-            "method", "rows", "Δ test LL", "Δ test RMSE", "LL ahead by > 2 se?"
+            "{:<8} {:>6} {:>20} {:>20}  LL ahead by > 2 se?",
+            "method", "rows", "Δ test LL", "Δ test RMSE"
         );
         for d in &c.paired {
             println!(

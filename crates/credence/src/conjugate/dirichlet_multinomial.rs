@@ -105,16 +105,13 @@ impl DirichletMultinomial {
         let mut params = Vec::new();
         let mut plots = Vec::new();
         let xs = grid(0.0005, 0.9995, 401);
-        for k in 0..self.alpha.len() {
+        for (k, (&ak, &pk)) in self.alpha.iter().zip(&post).enumerate() {
             params.push(ParamRow {
                 name: format!("p[{}]", self.name(k)),
-                prior: marginal(self.alpha[k], a0)?,
-                posterior: marginal(post[k], a1)?,
+                prior: marginal(ak, a0)?,
+                posterior: marginal(pk, a1)?,
             });
-            let (pr, po) = (
-                beta(self.alpha[k], a0 - self.alpha[k])?,
-                beta(post[k], a1 - post[k])?,
-            );
+            let (pr, po) = (beta(ak, a0 - ak)?, beta(pk, a1 - pk)?);
             let c = d.counts[k] as f64;
             let lik = beta(c + 1.0, n as f64 - c + 1.0)?;
             plots.push(density_plot(
