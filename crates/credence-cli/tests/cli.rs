@@ -347,12 +347,26 @@ fn predicting_with_the_wrong_columns_fails_clearly() {
 
 #[test]
 fn demo_runs_and_reports_priors() {
-    let s = ok(&["demo", "--quiet"]);
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("demo");
+    let o = out.to_str().unwrap();
+    let s = ok(&["demo", "--quiet", "--out", o]);
     assert!(s.contains("no prior (maximum likelihood)"), "{s}");
     assert!(s.contains("provenance: default"), "{s}");
-    let j = ok(&["demo", "--json"]);
+    assert!(s.contains("Decision under values"), "{s}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    check_report(&html);
+    let j = ok(&["demo", "--json", "--out", o]);
     let v: serde_json::Value = serde_json::from_str(j.lines().last().unwrap()).unwrap();
-    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    let methods: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(&methods[..2], ["mle", "map"]);
+    assert_eq!(methods.len(), 4, "MLE, MAP and two Bayesian methods");
+    assert_eq!(v["decisions"]["rows"], 51);
 }
 
 #[test]
