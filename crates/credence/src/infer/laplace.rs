@@ -851,6 +851,13 @@ impl Posterior for LaplacePosterior {
         "laplace"
     }
 
+    fn marginal_variances(&self) -> Option<Vec<f64>> {
+        // NaN outside the covered subset: those parameters are held at the MAP.
+        let mut v = vec![f64::NAN; self.theta.len()];
+        v[self.subset.clone()].copy_from_slice(&LaplacePosterior::marginal_variances(self));
+        Some(v)
+    }
+
     fn predict(&self, spec: &ModelSpec, x: &[f64], rows: usize, r: &mut Rng) -> Result<Predictive> {
         if self.predictive == LaplacePredictive::Mc {
             let draws: Vec<Vec<f64>> = (0..self.samples)

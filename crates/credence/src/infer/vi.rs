@@ -527,6 +527,10 @@ impl Posterior for GaussianMfPosterior {
         "gaussian-mf"
     }
 
+    fn marginal_variances(&self) -> Option<Vec<f64>> {
+        Some(self.std.iter().map(|s| s * s).collect())
+    }
+
     fn predict(
         &self,
         spec: &ModelSpec,

@@ -554,24 +554,108 @@ fn training(inp: &ReportInput<'_>) -> Result<String> {
     Ok(section("training", "Training", &body))
 }
 
-fn diagnostics(inp: &ReportInput<'_>) -> String {
+/// Trace of each draw's mean log density of the evaluation rows (regression), in draw order.
+fn draw_trace(pred: &Predictive, y: &[f64]) -> Option<Vec<(f64, f64)>> {
+    let Predictive::Regression(r) = pred else {
+        return None;
+    };
+    if r.components() < 2 {
+        return None;
+    }
+    Some(
+        (0..r.components())
+            .map(|c| {
+                let ll: f64 = (0..r.rows)
+                    .map(|n| {
+                        let v = r.noise_var[c][n] + r.func_var[c][n];
+                        -0.5 * (y[n] - r.means[c][n]).powi(2) / v
+                            - 0.5 * (2.0 * std::f64::consts::PI * v).ln()
+                    })
+                    .sum();
+                (c as f64 + 1.0, ll / r.rows as f64)
+            })
+            .collect(),
+    )
+}
+
+fn diagnostics(inp: &ReportInput<'_>, pred: &Predictive) -> Result<String> {
     let o = &inp.model.record.outcome;
-    let Some(d) = o.get("diagnostics").and_then(|d| d.as_object()) else {
-        return section(
+    let cell = |v: &serde_json::Value| match v {
+        serde_json::Value::Number(n) if n.is_f64() => n.as_f64().map_or(n.to_string(), fmt),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let Some(sampler) = o.get("sampler").and_then(|s| s.as_str()) else {
+        return Ok(section(
             "diagnostics",
             "Sampler diagnostics",
             &p("Not a sampling method: no sampler diagnostics."),
-        );
+        ));
     };
-    let rows: Vec<Vec<String>> = d
-        .iter()
-        .map(|(k, v)| vec![k.clone(), v.to_string()])
-        .collect();
-    section(
-        "diagnostics",
-        "Sampler diagnostics",
-        &table(&["diagnostic", "value"], &rows),
-    )
+    let mut body = p(&format!(
+        "Sampler {sampler}: {} divergences, {} transitions at the maximum tree depth, {} gradient evaluations.",
+        o.get("divergences").map_or("?".into(), cell),
+        o.get("max_depth_hits").map_or("?".into(), cell),
+        o.get("gradients").map_or("?".into(), cell)
+    ));
+    for w in o
+        .get("warnings")
+        .and_then(|w| w.as_array())
+        .into_iter()
+        .flatten()
+    {
+        body.push_str(&format!("<p class=\"warn\">{}</p>", esc(&cell(w))));
+    }
+    // One table per list of records (diagnosed quantities, chains).
+    for (key, title) in [
+        (
+            "quantities",
+            "R-hat and effective sample size of the log density and of predictions",
+        ),
+        ("chains", "per chain"),
+    ] {
+        let Some(list) = o
+            .get(key)
+            .and_then(|q| q.as_array())
+            .filter(|l| !l.is_empty())
+        else {
+            continue;
+        };
+        let Some(first) = list[0].as_object() else {
+            continue;
+        };
+        let header: Vec<&str> = first
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !first[*k].is_array())
+            .collect();
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .filter_map(|r| r.as_object())
+            .map(|r| {
+                header
+                    .iter()
+                    .map(|h| r.get(*h).map_or(String::new(), cell))
+                    .collect()
+            })
+            .collect();
+        body.push_str(&p(title));
+        body.push_str(&table(&header, &rows));
+    }
+    if let Some(pts) = draw_trace(pred, &inp.data.y) {
+        body.push_str(&line_plot(
+            &LinePlot {
+                title: "trace: mean log density of the evaluation rows under each draw (chains in sequence)".into(),
+                x_label: "draw".into(),
+                y_label: "mean log density".into(),
+                series: vec![Series::line("per draw", pts)],
+            },
+            720,
+            320,
+        )?);
+    }
+    Ok(section("diagnostics", "Sampler diagnostics", &body))
 }
 
 fn comparison(inp: &ReportInput<'_>, own: &Metrics) -> String {
@@ -702,7 +786,7 @@ pub fn build(inp: &ReportInput<'_>) -> Result<String> {
     body.push_str(&calibration(&pred, &inp.data.y)?);
     body.push_str(&information(inp));
     body.push_str(&training(inp)?);
-    body.push_str(&diagnostics(inp));
+    body.push_str(&diagnostics(inp, &pred)?);
     body.push_str(&comparison(inp, &m));
     body.push_str(&decisions(inp));
     Ok(page(
