@@ -380,21 +380,9 @@ impl Posterior for McDropoutPosterior {
 
     fn tensors(&self) -> Vec<NamedTensor> {
         vec![
-            NamedTensor {
-                name: "theta".into(),
-                shape: vec![self.theta.len()],
-                data: self.theta.clone(),
-            },
-            NamedTensor {
-                name: "rate".into(),
-                shape: vec![1],
-                data: vec![self.rate],
-            },
-            NamedTensor {
-                name: "passes".into(),
-                shape: vec![1],
-                data: vec![self.passes as f64],
-            },
+            NamedTensor::vector("theta", self.theta.clone()),
+            NamedTensor::scalar("rate", self.rate),
+            NamedTensor::scalar("passes", self.passes as f64),
         ]
     }
 

@@ -124,6 +124,26 @@ pub struct NamedTensor {
     pub data: Vec<f64>,
 }
 
+impl NamedTensor {
+    /// A one-dimensional tensor holding `data`.
+    pub fn vector(name: &str, data: Vec<f64>) -> Self {
+        NamedTensor {
+            name: name.into(),
+            shape: vec![data.len()],
+            data,
+        }
+    }
+
+    /// A tensor holding one number.
+    pub fn scalar(name: &str, value: f64) -> Self {
+        NamedTensor {
+            name: name.into(),
+            shape: vec![1],
+            data: vec![value],
+        }
+    }
+}
+
 /// Reports progress of long runs (a progress bar in the CLI; nothing in the library's tests).
 pub trait Progress: Sync {
     /// A phase begins with `total` steps.

@@ -553,21 +553,9 @@ impl Posterior for GaussianMfPosterior {
 
     fn tensors(&self) -> Vec<NamedTensor> {
         vec![
-            NamedTensor {
-                name: "mean".into(),
-                shape: vec![self.mean.len()],
-                data: self.mean.clone(),
-            },
-            NamedTensor {
-                name: "std".into(),
-                shape: vec![self.std.len()],
-                data: self.std.clone(),
-            },
-            NamedTensor {
-                name: "samples".into(),
-                shape: vec![1],
-                data: vec![self.samples as f64],
-            },
+            NamedTensor::vector("mean", self.mean.clone()),
+            NamedTensor::vector("std", self.std.clone()),
+            NamedTensor::scalar("samples", self.samples as f64),
         ]
     }
 
