@@ -157,11 +157,15 @@ fn uci(a: &UciArgs) -> Result<()> {
     a.sampler.apply(&mut config.inference);
     a.laplace.apply(&mut config.inference);
     let bar = Bar::new(!a.output.json && !a.output.quiet);
-    let r = credence::uci::run(&a.dir, method, &config, a.splits, a.seed, &bar)
+    let selection = match &a.split_ids {
+        Some(ids) => credence::uci::SplitSelection::Ids(ids.clone()),
+        None => credence::uci::SplitSelection::First(a.splits),
+    };
+    let r = credence::uci::run_selected(&a.dir, method, &config, &selection, a.seed, &bar)
         .with_context(|| format!("running the UCI protocol on {}", a.dir.display()))?;
     if a.output.json {
         let mut v = serde_json::to_value(&r)?;
-        if let Some(o) = v.as_object_mut() {
+        if let Some(o) = v.as_object_mut().filter(|_| !a.per_split) {
             o.remove("per_split");
         }
         println!("{v}");

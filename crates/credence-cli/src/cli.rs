@@ -214,12 +214,18 @@ pub struct ClassifyArgs {
 pub struct UciArgs {
     /// Dataset folder in the UCI benchmark format.
     pub dir: PathBuf,
-    /// Inference method: mle, map, vi, mc-dropout, ensemble, anchored-ensemble.
+    /// Inference method: mle, map, laplace, vi, mc-dropout, ensemble, anchored-ensemble, nuts, hmc, sgld, sghmc.
     #[arg(long, default_value = "map")]
     pub method: String,
     /// Number of splits (default: all).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "split_ids")]
     pub splits: Option<usize>,
+    /// Run only these splits (0-based, comma-separated), e.g. to share a benchmark across machines.
+    #[arg(long, value_delimiter = ',')]
+    pub split_ids: Option<Vec<usize>>,
+    /// With --json, keep the per-split results in the printed object.
+    #[arg(long)]
+    pub per_split: bool,
     /// Config file (model, training, priors).
     #[arg(long)]
     pub config: Option<PathBuf>,

@@ -50,6 +50,15 @@ pub struct UciResult {
     pub per_split: Vec<SplitResult>,
 }
 
+/// Which splits of a folder to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SplitSelection {
+    /// The first `n` splits (all when `None`).
+    First(Option<usize>),
+    /// These split indices (0-based), e.g. to share one benchmark across machines.
+    Ids(Vec<usize>),
+}
+
 /// Runs the protocol on the first `splits` splits of a dataset folder.
 pub fn run(
     dir: &Path,
@@ -59,8 +68,43 @@ pub fn run(
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<UciResult> {
+    run_selected(
+        dir,
+        method,
+        config,
+        &SplitSelection::First(splits),
+        seed,
+        progress,
+    )
+}
+
+/// Runs the protocol on the selected splits of a dataset folder; split `k` is seeded with
+/// `seed + k` whichever other splits run, so per-split results can be merged across runs.
+pub fn run_selected(
+    dir: &Path,
+    method: Method,
+    config: &Config,
+    selection: &SplitSelection,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<UciResult> {
     let folder = UciFolder::open(dir)?;
-    let n = splits.unwrap_or(folder.n_splits).min(folder.n_splits);
+    let ids: Vec<usize> = match selection {
+        SplitSelection::First(splits) => {
+            (0..splits.unwrap_or(folder.n_splits).min(folder.n_splits)).collect()
+        }
+        SplitSelection::Ids(ids) => {
+            if let Some(bad) = ids.iter().find(|&&k| k >= folder.n_splits) {
+                return Err(Error::Invalid(format!(
+                    "--split-ids: split {bad} does not exist in {} (it has splits 0..{})",
+                    dir.display(),
+                    folder.n_splits
+                )));
+            }
+            ids.clone()
+        }
+    };
+    let n = ids.len();
     if n == 0 {
         return Err(Error::Invalid("--splits must be at least 1".into()));
     }
@@ -72,9 +116,9 @@ pub fn run(
     progress.start(n as u64, &format!("{} {}", folder.name, method.name()));
     let done = std::sync::atomic::AtomicU64::new(0);
     let silent = crate::infer::Silent;
-    let per_split: Vec<SplitResult> = (0..n)
-        .into_par_iter()
-        .map(|k| -> Result<SplitResult> {
+    let per_split: Vec<SplitResult> = ids
+        .par_iter()
+        .map(|&k| -> Result<SplitResult> {
             let t0 = Instant::now();
             let (train, test) = folder.split(k)?;
             let opts = FitOptions {
