@@ -100,8 +100,8 @@ pub struct FitArgs {
     /// Multiply the transferred prior's variances by K (tempering; 1 = exact sequential updating).
     #[arg(long, value_name = "K", default_value_t = 1.0, requires = "prior_from")]
     pub prior_from_scale: f64,
-    /// Noise prior with --prior-from: keep (the config's or default) or match (moment-matched to a sample posterior's draws of σ).
-    #[arg(long, default_value = "keep", requires = "prior_from")]
+    /// Noise prior with --prior-from: match (Gamma on the precision from the source: moment-matched to its draws of σ, or its noise posterior given a point σ) or keep (the config's or default).
+    #[arg(long, default_value = "match", requires = "prior_from")]
     pub prior_from_noise: String,
     /// Sampler settings (nuts, hmc, sgld, sghmc).
     #[command(flatten)]

@@ -204,18 +204,41 @@ pub fn transfer_from(
                 Vec::new()
             };
             let mut pv = provenance.clone();
-            pv.note = format!(
-                "Gamma on the noise precision moment-matched to the {} draws of σ",
-                ls.len()
-            );
-            let p = crate::prior::noise_prior_from_draws(&ls, scale, pv).ok_or_else(|| {
+            let (p, words) = if ls.len() >= 2 {
+                pv.note = format!(
+                    "Gamma on the noise precision moment-matched to the {} draws of σ",
+                    ls.len()
+                );
+                (
+                    crate::prior::noise_prior_from_draws(&ls, scale, pv),
+                    "a Gamma on the precision moment-matched to the source's draws of σ",
+                )
+            } else {
+                let center = source.posterior.center();
+                let src_noise = r
+                    .priors
+                    .as_ref()
+                    .and_then(|p| p.priors.iter().find(|q| q.params == "noise"));
+                pv.note = format!(
+                    "Gamma on the noise precision: its posterior given the fitted network, from σ = {:.4} (standardised) on {} rows and the source's noise prior",
+                    center.get(g.start).map_or(f64::NAN, |l| l.exp()),
+                    r.data.rows
+                );
+                (
+                    center.get(g.start).and_then(|&l| {
+                        crate::prior::noise_prior_from_point(l, r.data.rows, src_noise, scale, pv)
+                    }),
+                    "a Gamma on the precision: the source's noise posterior given its fitted network (σ̂ and rows)",
+                )
+            };
+            let p = p.ok_or_else(|| {
                 Error::Invalid(format!(
-                    "the {} model's noise is a point estimate ({kind} posterior), so there is no noise posterior to moment-match; keep the new fit's noise prior instead",
+                    "the {} model's noise cannot be made into a prior (no finite σ); use the new fit's own noise prior (keep)",
                     r.method
                 ))
             })?;
             priors.priors.push(p);
-            "a Gamma on the precision moment-matched to the source's draws of σ".to_string()
+            words.to_string()
         }
     };
     Ok(Transfer {
@@ -481,7 +504,19 @@ fn fit_inner(
                 }
                 lopts.tune = infer::Tune::None;
                 if !config.inference.contains_key("hessian") {
-                    lopts.hessian = infer::HessianStructure::Diag;
+                    // KFAC cannot hold per-parameter precisions: the full Hessian where it fits,
+                    // else the diagonal.
+                    let covered = match lopts.subset {
+                        infer::Subset::All => spec.mlp.dim(),
+                        infer::Subset::LastLayer => {
+                            crate::nn::curvature::last_layer_range(&spec.mlp).len()
+                        }
+                    };
+                    lopts.hessian = if covered <= lopts.max_full_params {
+                        infer::HessianStructure::Full
+                    } else {
+                        infer::HessianStructure::Diag
+                    };
                 }
             }
             let (Some(ps), Some(rp)) = (priors.as_ref(), resolved.as_ref()) else {

@@ -269,13 +269,33 @@ fn transferred_priors_work_with_map_vi_and_ensembles_and_refuse_mismatches() {
     // MLE ignores priors: refused.
     let e = fit_with_transfer(&b, &cfg, opts(Method::Mle), &t).unwrap_err();
     assert!(e.to_string().contains("uses no prior"), "{e}");
-    // Matching the noise needs draws of σ: the Laplace noise is a point.
+    // Noise: with a point σ̂ (Laplace), the matched prior on the precision is the conjugate
+    // Gamma(α₀ + n/2, β₀ + n σ̂²/2) from the source's default Gamma(6, 6); `keep` keeps the
+    // config's; ×K tempering divides shape and rate by K.
     let mut cl = cfg.clone();
     cl.model.likelihood = None;
     cl.priors = None;
     let learned = fit(&a, &cl, opts(Method::Laplace)).unwrap();
-    let e = transfer_from(&learned, 1.0, TransferNoise::Match).unwrap_err();
-    assert!(e.to_string().contains("point estimate"), "{e}");
+    let s2 = (2.0 * learned.posterior.center()[learned.record.model.mlp.dim()]).exp();
+    for (k, noise) in [(1.0, TransferNoise::Match), (2.0, TransferNoise::Match), (1.0, TransferNoise::Keep)] {
+        let tn = transfer_from(&learned, k, noise).unwrap();
+        let np = tn.priors.priors.iter().find(|p| p.params == "noise");
+        if noise == TransferNoise::Keep {
+            assert!(np.is_none());
+            let m = fit_with_transfer(&b, &cl, opts(Method::Map), &tn).unwrap();
+            let set = m.record.priors.unwrap();
+            let kept = set.priors.iter().find(|p| p.params == "noise").unwrap();
+            assert_eq!(kept.provenance.kind, credence::ProvenanceKind::Default);
+            continue;
+        }
+        let Some(credence::dist::Dist::Gamma { shape, rate }) = np.map(|p| p.distribution.clone())
+        else {
+            panic!("expected a Gamma noise prior")
+        };
+        assert!((shape - (6.0 + 20.0) / k).abs() < 1e-12, "{shape}");
+        assert!((rate - (6.0 + 20.0 * s2) / k).abs() < 1e-12, "{rate}");
+        fit_with_transfer(&b, &cl, opts(Method::Map), &tn).unwrap();
+    }
 }
 
 #[test]
@@ -296,7 +316,7 @@ fn transferred_prior_beats_the_default_prior_on_a_small_boston_task() {
             method_a: Method::Laplace,
             method_b: Method::Laplace,
             scale: 1.0,
-            noise: TransferNoise::Keep,
+            noise: TransferNoise::Match,
             seed: 0,
         },
         &Silent,

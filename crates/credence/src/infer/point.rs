@@ -100,7 +100,7 @@ pub fn train_point(
     let mut init_rng = rng::stream(seed, 0x1417);
     let mut init = spec.init(&mut init_rng);
     if let Some(p) = priors {
-        p.start_in_transferred(&mut init_rng, &mut init);
+        p.start_at_transferred(&mut init);
     }
     match cfg.optimizer {
         Optimizer::Lbfgs => {

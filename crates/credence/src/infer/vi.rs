@@ -328,7 +328,7 @@ pub fn fit_vi(
     // φ = [μ (nd), s (nd), log σ (learned noise only)].
     let mut init_rng = rng::stream(seed, 0x1417);
     let mut init = spec.init(&mut init_rng);
-    priors.start_in_transferred(&mut init_rng, &mut init);
+    priors.start_at_transferred(&mut init);
     let mut phi = vec![0.0; 2 * nd + usize::from(learns_noise)];
     phi[..nd].copy_from_slice(&init[..nd]);
     phi[nd..2 * nd].fill(opts.init_std.ln());

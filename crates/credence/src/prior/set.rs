@@ -455,17 +455,16 @@ impl ResolvedPriors {
         v
     }
 
-    /// Overwrites the parameters covered by per-parameter priors (a transferred posterior) with a
-    /// draw from those priors: a starting point for optimisers and samplers near the source's
-    /// posterior, different per seed (so ensemble members stay diverse).
-    pub fn start_in_transferred(&self, rng: &mut Rng, theta: &mut [f64]) {
+    /// Overwrites the parameters covered by per-parameter priors (a transferred posterior) with
+    /// their prior means: a starting point for optimisers near the source's posterior mean.
+    pub fn start_at_transferred(&self, theta: &mut [f64]) {
         let own: Vec<usize> = self.assignment.iter().map(|(_, i)| *i).collect();
         for &(s, e, i, is_noise) in &self.slots {
             if is_noise || own.contains(&i) || e > theta.len() {
                 continue;
             }
             for t in &mut theta[s..e] {
-                *t = self.priors[i].distribution.sample(rng);
+                *t = self.priors[i].distribution.mean();
             }
         }
     }

@@ -11,9 +11,10 @@ use crate::nn::{GroupKind, ParamLayout};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransferNoise {
     /// Keep the new fit's configured (or default) noise prior.
-    #[default]
     Keep,
-    /// Moment-match a Gamma prior on the noise precision to the source's posterior draws of σ.
+    /// A Gamma prior on the noise precision from the source: moment-matched to its draws of σ
+    /// (sample posteriors), or its noise posterior given the fitted network (point σ).
+    #[default]
     Match,
 }
 
@@ -127,6 +128,41 @@ pub fn noise_prior_from_draws(
             shape: m * m / v,
             rate: m / v,
         },
+        provenance,
+        on: NoiseParam::Precision,
+        per_parameter: None,
+    })
+}
+
+/// A Gamma prior on the noise precision τ = 1/σ² for a source whose σ is a point estimate σ̂
+/// fitted on `rows` rows: the conjugate posterior of τ with the network's residuals held fixed,
+/// Gamma(α₀ + n/2, β₀ + n σ̂²/2), from the source's Gamma(α₀, β₀) prior on τ (α₀ = β₀ = 0 when its
+/// noise prior was of another form); shape and rate divided by `scale` (tempering: same mean,
+/// about `scale` times the variance).
+pub fn noise_prior_from_point(
+    log_sigma: f64,
+    rows: usize,
+    source_prior: Option<&Prior>,
+    scale: f64,
+    provenance: Provenance,
+) -> Option<Prior> {
+    let (a0, b0) = match source_prior {
+        Some(Prior {
+            distribution: Dist::Gamma { shape, rate },
+            on: NoiseParam::Precision,
+            ..
+        }) => (*shape, *rate),
+        _ => (0.0, 0.0),
+    };
+    let n = rows as f64;
+    let s2 = (2.0 * log_sigma).exp();
+    let (shape, rate) = ((a0 + 0.5 * n) / scale, (b0 + 0.5 * n * s2) / scale);
+    if !(shape.is_finite() && rate.is_finite() && shape > 0.0 && rate > 0.0) {
+        return None;
+    }
+    Some(Prior {
+        params: "noise".into(),
+        distribution: Dist::Gamma { shape, rate },
         provenance,
         on: NoiseParam::Precision,
         per_parameter: None,
