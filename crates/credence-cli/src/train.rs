@@ -70,7 +70,9 @@ pub fn fit(a: &FitArgs) -> Result<()> {
             println!("  transferred prior: per-parameter Normals from the saved posterior (standardisation reused); noise prior: {n}");
         }
         if let Some(info) = &model.record.information {
-            println!("information from the data (KL(posterior ‖ prior), posterior/prior variance):");
+            println!(
+                "information from the data (KL(posterior ‖ prior), posterior/prior variance):"
+            );
             for line in info.report_lines() {
                 println!("  {line}");
             }

@@ -306,9 +306,17 @@ fn check_same_network(spec: &ModelSpec, source: &ModelSpec) -> Result<()> {
         return Err(Error::Invalid(format!(
             "the transferred prior is for a {} likelihood{}, this fit uses {}{}",
             source.likelihood.name(),
-            if source.likelihood.learns_noise() { " with learned noise" } else { "" },
+            if source.likelihood.learns_noise() {
+                " with learned noise"
+            } else {
+                ""
+            },
             spec.likelihood.name(),
-            if spec.likelihood.learns_noise() { " with learned noise" } else { "" },
+            if spec.likelihood.learns_noise() {
+                " with learned noise"
+            } else {
+                ""
+            },
         )));
     }
     Ok(())

@@ -108,7 +108,10 @@ fn information_matches_the_closed_form_for_linear_gaussian_laplace() {
     // 1e-7: the MAP is found by L-BFGS to a gradient of ~1e-10, the rest is exact arithmetic.
     let w = &info.groups[0];
     let b = &info.groups[1];
-    assert_eq!((w.name.as_str(), b.name.as_str()), ("layer1.weight", "layer1.bias"));
+    assert_eq!(
+        (w.name.as_str(), b.name.as_str()),
+        ("layer1.weight", "layer1.bias")
+    );
     let kw = kl_normal(mean[0], cov[0][0], 0.0, 1.0);
     let kb = kl_normal(mean[1], cov[1][1], 0.0, 1.0);
     assert!((w.kl.unwrap() - kw).abs() < 1e-7, "{:?} vs {kw}", w.kl);
@@ -130,7 +133,11 @@ fn information_matches_the_closed_form_for_linear_gaussian_laplace() {
     let e = info.epistemic.unwrap();
     assert_eq!(e.rows, 30);
     let want = fv / (fv + NOISE * NOISE);
-    assert!((e.posterior - want).abs() < 1e-9, "{} vs {want}", e.posterior);
+    assert!(
+        (e.posterior - want).abs() < 1e-9,
+        "{} vs {want}",
+        e.posterior
+    );
     // Under the N(0, 1) prior the function variance is x² + 1 per row (≈ 2 on standardised
     // inputs) against σ² = 0.16: the prior share is ≈ 0.93; 200 draws give it to a few percent.
     let p = e.prior.unwrap();
@@ -190,8 +197,18 @@ fn sequential_updating_with_a_transferred_prior_is_exact_for_linear_gaussian() {
     let v = mb.posterior.marginal_variances().unwrap();
     // 1e-7 on means (two L-BFGS MAP fits), 1e-10 on variances (the curvature is exact).
     for i in 0..2 {
-        assert!((c[i] - mean[i]).abs() < 1e-7, "mean {i}: {} vs {}", c[i], mean[i]);
-        assert!((v[i] - cov[i][i]).abs() < 1e-10, "var {i}: {} vs {}", v[i], cov[i][i]);
+        assert!(
+            (c[i] - mean[i]).abs() < 1e-7,
+            "mean {i}: {} vs {}",
+            c[i],
+            mean[i]
+        );
+        assert!(
+            (v[i] - cov[i][i]).abs() < 1e-10,
+            "var {i}: {} vs {}",
+            v[i],
+            cov[i][i]
+        );
     }
     // The predictive (original units) matches the exact one, correlations included.
     let pt = linear_data(5, 9);
@@ -208,11 +225,18 @@ fn sequential_updating_with_a_transferred_prior_is_exact_for_linear_gaussian() {
     }
     // Provenance: factual, from the source's posterior and data fingerprint.
     let set = mb.record.priors.as_ref().unwrap();
-    let wp = set.priors.iter().find(|p| p.params == "layer1.weight").unwrap();
+    let wp = set
+        .priors
+        .iter()
+        .find(|p| p.params == "layer1.weight")
+        .unwrap();
     assert_eq!(wp.provenance.kind, credence::ProvenanceKind::Factual);
     assert_eq!(
         wp.provenance.source,
-        format!("posterior of laplace model fitted on {}", ma.record.data.fingerprint)
+        format!(
+            "posterior of laplace model fitted on {}",
+            ma.record.data.fingerprint
+        )
     );
     assert!(wp.per_parameter.is_some());
     assert!(mb.record.prior_summary.contains("per-parameter"));
@@ -254,18 +278,27 @@ fn transferred_priors_work_with_map_vi_and_ensembles_and_refuse_mismatches() {
     ce.inference = toml::from_str("members = 4").unwrap();
     let ens = fit(&a, &ce, opts(Method::Ensemble)).unwrap();
     let te = transfer_from(&ens, 1.0, TransferNoise::Keep).unwrap();
-    assert!(te.priors.priors[0].provenance.note.contains("moment-matched to its 4 draws"));
+    assert!(te.priors.priors[0]
+        .provenance
+        .note
+        .contains("moment-matched to its 4 draws"));
     fit_with_transfer(&b, &cfg, opts(Method::Map), &te).unwrap();
     // KFAC cannot hold a per-parameter prior precision: a clear error if asked for.
     let mut ck = cfg.clone();
     ck.inference = toml::from_str("hessian = \"kfac\"").unwrap();
     let e = fit_with_transfer(&b, &ck, opts(Method::Laplace), &t).unwrap_err();
-    assert!(e.to_string().contains("hessian = \"diag\" or \"full\""), "{e}");
+    assert!(
+        e.to_string().contains("hessian = \"diag\" or \"full\""),
+        "{e}"
+    );
     // Another architecture: the error names the layer and both shapes.
     let other = config("[6]", "");
     let e = fit_with_transfer(&b, &other, opts(Method::Map), &t).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("layer1.weight is 1×4 in the prior and 1×6 here"), "{msg}");
+    assert!(
+        msg.contains("layer1.weight is 1×4 in the prior and 1×6 here"),
+        "{msg}"
+    );
     // MLE ignores priors: refused.
     let e = fit_with_transfer(&b, &cfg, opts(Method::Mle), &t).unwrap_err();
     assert!(e.to_string().contains("uses no prior"), "{e}");
@@ -277,7 +310,11 @@ fn transferred_priors_work_with_map_vi_and_ensembles_and_refuse_mismatches() {
     cl.priors = None;
     let learned = fit(&a, &cl, opts(Method::Laplace)).unwrap();
     let s2 = (2.0 * learned.posterior.center()[learned.record.model.mlp.dim()]).exp();
-    for (k, noise) in [(1.0, TransferNoise::Match), (2.0, TransferNoise::Match), (1.0, TransferNoise::Keep)] {
+    for (k, noise) in [
+        (1.0, TransferNoise::Match),
+        (2.0, TransferNoise::Match),
+        (1.0, TransferNoise::Keep),
+    ] {
         let tn = transfer_from(&learned, k, noise).unwrap();
         let np = tn.priors.priors.iter().find(|p| p.params == "noise");
         if noise == TransferNoise::Keep {
@@ -324,6 +361,10 @@ fn transferred_prior_beats_the_default_prior_on_a_small_boston_task() {
     .unwrap();
     eprintln!("{}", r.table());
     // Every repeat: transferred beats default on test LL; on average by more than 2 paired se.
-    assert!(r.runs.iter().all(|x| x.ll_transfer > x.ll_default), "{}", r.table());
+    assert!(
+        r.runs.iter().all(|x| x.ll_transfer > x.ll_default),
+        "{}",
+        r.table()
+    );
     assert!(r.ll_gain.mean > 2.0 * r.ll_gain.se, "{}", r.table());
 }

@@ -193,7 +193,10 @@ pub fn kl_gaussian_to(prior: &Dist, m: f64, v: f64, rule: &[(f64, f64)]) -> (f64
         Dist::Normal { loc, scale } => {
             let r = v / (scale * scale);
             let d = (m - loc) / scale;
-            (0.5 * (r + d * d - 1.0 - r.ln()), "closed form (normal prior)")
+            (
+                0.5 * (r + d * d - 1.0 - r.ln()),
+                "closed form (normal prior)",
+            )
         }
         Dist::Laplace { loc, scale } => {
             // E|w − loc| for w ~ N(m, v): the mean of a folded normal.

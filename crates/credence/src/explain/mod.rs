@@ -9,11 +9,13 @@ pub mod prior_check;
 pub mod sensitivity;
 pub mod transfer;
 
-pub use information::{measure as measure_information, EpistemicShare, GroupInformation, Information};
 pub use curve::{learning_curve, Curve, CurveOptions, CurvePoint, CurveRun, PairedDiff};
+pub use information::{
+    measure as measure_information, EpistemicShare, GroupInformation, Information,
+};
 pub use prior_check::{prior_check, PriorCheck, PriorCheckOptions};
-pub use transfer::{transfer_experiment, TransferExperiment, TransferOptions, TransferRun};
 pub use sensitivity::{sensitivity, Alternative, Alternatives, Sensitivity, SensitivityOptions};
+pub use transfer::{transfer_experiment, TransferExperiment, TransferOptions, TransferRun};
 
 use crate::config::{Config, LikelihoodConfig};
 use crate::data::{ConstantColumn, Dataset, Standardizer};

@@ -231,7 +231,11 @@ impl TransferExperiment {
         ));
         for (name, ll, rmse) in [
             ("B, default prior", self.ll_default, self.rmse_default),
-            ("B, prior transferred from A", self.ll_transfer, self.rmse_transfer),
+            (
+                "B, prior transferred from A",
+                self.ll_transfer,
+                self.rmse_transfer,
+            ),
             ("A alone (never sees B)", self.ll_source, self.rmse_source),
         ] {
             s.push_str(&format!("{name:<34} {} {}\n", f(ll), f(rmse)));

@@ -1280,7 +1280,10 @@ impl Evidence {
             }
             Some((
                 subset.clone().map(|a| prec[a]).collect::<Vec<_>>(),
-                subset.clone().map(|a| (theta[a] - loc[a]).powi(2)).collect(),
+                subset
+                    .clone()
+                    .map(|a| (theta[a] - loc[a]).powi(2))
+                    .collect(),
             ))
         } else {
             None

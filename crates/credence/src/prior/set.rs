@@ -94,11 +94,7 @@ impl ParamNormals {
                 self.loc[i]
             ));
         }
-        if let Some(i) = self
-            .scale
-            .iter()
-            .position(|v| !(v.is_finite() && *v > 0.0))
-        {
+        if let Some(i) = self.scale.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
             return Err(format!(
                 "per_parameter scale[{i}] = {} is not a positive finite number",
                 self.scale[i]
@@ -214,7 +210,10 @@ impl PriorSet {
                     message: format!("prior {} (params = \"{}\"): {m}", i + 1, p.params),
                 };
                 pp.validate().map_err(bad)?;
-                if !matches!(p.distribution, Dist::Normal { .. }) || p.params.contains('*') || p.params == "noise" {
+                if !matches!(p.distribution, Dist::Normal { .. })
+                    || p.params.contains('*')
+                    || p.params == "noise"
+                {
                     return Err(bad("a per-parameter prior must name one network group (no wildcard) and have a normal summary distribution".into()));
                 }
             }

@@ -68,7 +68,7 @@ pub fn transfer_prior(
                 fallback += 1;
                 fallback_var.get(i).copied().unwrap_or(f64::NAN)
             };
-            if !(v.is_finite() && v > 0.0) || !center[i].is_finite() {
+            if !(v.is_finite() && v > 0.0 && center[i].is_finite()) {
                 return Err(Error::Invalid(format!(
                     "parameter {} of '{}' has posterior mean {} and variance {}: it cannot become a Gaussian prior",
                     i - g.start,
