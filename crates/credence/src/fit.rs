@@ -637,18 +637,26 @@ pub fn refit_with_priors(
             message: "the training data changed since the model was fitted (fingerprint differs); refit from scratch".into(),
         });
     }
-    let config = config_of(record, Some(priors))?;
+    let config = config_of(record, Some(priors.clone()))?;
     let method = Method::parse(&record.method)?;
-    fit(
-        &data,
-        &config,
-        FitOptions {
-            method,
-            seed: record.seed,
-            progress,
-            strict_columns: false,
-        },
-    )
+    let opts = FitOptions {
+        method,
+        seed: record.seed,
+        progress,
+        strict_columns: false,
+    };
+    // Per-parameter (transferred) priors are in the recorded standardisation: keep it.
+    if priors.priors.iter().any(|p| p.per_parameter.is_some()) {
+        let t = Transfer {
+            priors,
+            standardizer: record.standardizer.clone(),
+            model: record.model.clone(),
+            features: record.data.features.clone(),
+            noise: "as recorded".into(),
+        };
+        return fit_inner(&data, &config, opts, Some(&t));
+    }
+    fit(&data, &config, opts)
 }
 
 /// The config a record was fitted with, optionally with other priors.
