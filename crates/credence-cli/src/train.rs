@@ -47,6 +47,9 @@ pub fn fit(a: &FitArgs) -> Result<()> {
             let t = credence::fit::transfer_from(&source, a.prior_from_scale, noise)
                 .with_context(|| format!("making a prior from the model in {}", dir.display()))?;
             transfer_noise = Some(t.noise.clone());
+            for w in &t.warnings {
+                eprintln!("warning: {w}");
+            }
             credence::fit::fit_with_transfer(&data, &config, opts, &t)
                 .with_context(|| format!("fitting with the prior from {}", dir.display()))?
         }

@@ -131,6 +131,8 @@ pub struct Transfer {
     pub features: Vec<String>,
     /// How the noise prior was chosen, in words.
     pub noise: String,
+    /// Cautions about the source (e.g. an ensemble's members in different modes).
+    pub warnings: Vec<String>,
 }
 
 /// Turns a saved posterior into a prior: per-parameter Normals with the posterior means and
@@ -170,6 +172,13 @@ pub fn transfer_from(
         "per-parameter Normal priors: posterior means and {summary} of the {} fit on {} rows of {}",
         r.method, r.data.rows, r.data.source
     );
+    let mut warnings = Vec::new();
+    if matches!(r.method.as_str(), "ensemble" | "anchored-ensemble") {
+        warnings.push(format!(
+            "the {} members sit in different modes of the posterior (hidden units permute freely), so the moment-matched Gaussian centres on the average of their weights, usually a poor network; prefer a laplace or vi source",
+            r.method
+        ));
+    }
     if scale != 1.0 {
         note.push_str(&format!("; variances multiplied by {scale}"));
     }
@@ -247,6 +256,7 @@ pub fn transfer_from(
         model: r.model.clone(),
         features: r.data.features.clone(),
         noise: noise_words,
+        warnings,
     })
 }
 
@@ -653,6 +663,7 @@ pub fn refit_with_priors(
             model: record.model.clone(),
             features: record.data.features.clone(),
             noise: "as recorded".into(),
+            warnings: Vec::new(),
         };
         return fit_inner(&data, &config, opts, Some(&t));
     }

@@ -283,6 +283,34 @@ fn transferred_priors_work_with_map_vi_and_ensembles_and_refuse_mismatches() {
         .note
         .contains("moment-matched to its 4 draws"));
     fit_with_transfer(&b, &cfg, opts(Method::Map), &te).unwrap();
+    // NUTS draws: moment-matched network prior and a noise prior moment-matched to the draws
+    // of σ (learned noise, default priors); information is measured on the draws.
+    let mut cn = cfg.clone();
+    cn.model.likelihood = None;
+    cn.priors = None;
+    cn.inference = toml::from_str("chains = 2\nwarmup = 150\ndraws = 100\ninit = \"map\"").unwrap();
+    let nuts = fit(&a, &cn, opts(Method::Nuts)).unwrap();
+    let info = nuts.record.information.clone().unwrap();
+    assert!(
+        info.available && info.posterior.contains("moment-matched to 200 draws"),
+        "{}",
+        info.posterior
+    );
+    assert!(info.total_kl.unwrap() > 0.0);
+    let tn = transfer_from(&nuts, 1.0, TransferNoise::Match).unwrap();
+    let np = tn
+        .priors
+        .priors
+        .iter()
+        .find(|p| p.params == "noise")
+        .unwrap();
+    assert!(np
+        .provenance
+        .note
+        .contains("moment-matched to the 200 draws of σ"));
+    let mut cm = cn.clone();
+    cm.inference = toml::Table::new();
+    fit_with_transfer(&b, &cm, opts(Method::Map), &tn).unwrap();
     // KFAC cannot hold a per-parameter prior precision: a clear error if asked for.
     let mut ck = cfg.clone();
     ck.inference = toml::from_str("hessian = \"kfac\"").unwrap();
