@@ -332,6 +332,45 @@ fn describe_posterior(posterior: &dyn Posterior, spread_draws: Option<usize>) ->
     }
 }
 
+/// The prior predictive of `PRIOR_DRAWS` draws at `x`, drawn and run in chunks so that at most
+/// a few draws' parameter vectors are held at once (networks can be large).
+fn prior_predictive(
+    spec: &ModelSpec,
+    priors: &ResolvedPriors,
+    x: &[f64],
+    rows: usize,
+    seed: u64,
+) -> Result<Predictive> {
+    const CHUNK: usize = 10;
+    let mut pr = rng::stream(seed, 0x1f1);
+    let mut out: Option<Predictive> = None;
+    for _ in 0..PRIOR_DRAWS.div_ceil(CHUNK) {
+        let draws: Vec<Vec<f64>> = (0..CHUNK)
+            .map(|_| {
+                let mut t = vec![0.0; spec.dim()];
+                priors.sample(&mut pr, &mut t);
+                t
+            })
+            .collect();
+        let p = crate::infer::predict_draws(spec, &draws, x, rows)?;
+        out = Some(match (out, p) {
+            (None, p) => p,
+            (Some(Predictive::Regression(mut a)), Predictive::Regression(b)) => {
+                a.means.extend(b.means);
+                a.noise_var.extend(b.noise_var);
+                a.func_var.extend(b.func_var);
+                Predictive::Regression(a)
+            }
+            (Some(Predictive::Classification(mut a)), Predictive::Classification(b)) => {
+                a.members.extend(b.members);
+                Predictive::Classification(a)
+            }
+            (Some(a), _) => a,
+        });
+    }
+    out.ok_or_else(|| crate::error::Error::Invalid("no prior draws".into()))
+}
+
 /// Measures information from the data for a fitted posterior: `x` are the standardised training
 /// inputs (`rows × features`), of which at most `MAX_ROWS` evenly spaced rows are used.
 pub fn measure(
@@ -388,17 +427,9 @@ pub fn measure(
         let mut r = rng::stream(seed, 0x1f0);
         let post = posterior.predict(spec, &xs, take, &mut r)?;
         let (pe, pt, measure) = shares(&post);
-        let mut pr = rng::stream(seed, 0x1f1);
-        let prior_draws: Vec<Vec<f64>> = (0..PRIOR_DRAWS)
-            .map(|_| {
-                let mut t = vec![0.0; spec.dim()];
-                priors.sample(&mut pr, &mut t);
-                t
-            })
-            .collect();
         // The prior predictive may fail (e.g. a heavy-tailed prior overflows a network output);
         // the share under the prior is then reported as missing rather than failing the fit.
-        let prior = crate::infer::predict_draws(spec, &prior_draws, &xs, take)
+        let prior = prior_predictive(spec, priors, &xs, take, seed)
             .ok()
             .map(|p| shares(&p));
         let ok = |v: f64| v.is_finite().then_some(v);
