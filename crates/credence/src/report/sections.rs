@@ -120,7 +120,14 @@ fn priors(inp: &ReportInput<'_>) -> String {
                 h.push_str(&format!(
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{kind}\">{kind}</td><td>{}</td><td>{}</td></tr>",
                     esc(&pr.params),
-                    esc(&pr.distribution.describe()),
+                    esc(&match &pr.per_parameter {
+                        Some(pp) => format!(
+                            "{} independent Normals, one per parameter (mean loc, rms scale: {})",
+                            pp.loc.len(),
+                            pr.distribution.describe()
+                        ),
+                        None => pr.distribution.describe(),
+                    }),
                     esc(&groups.join(", ")),
                     esc(&pr.provenance.source),
                     esc(&pr.provenance.note)
