@@ -94,6 +94,15 @@ pub struct FitArgs {
     /// Folder to write the fitted model into.
     #[arg(long)]
     pub out: PathBuf,
+    /// Use a saved model's posterior as the prior (per-parameter Normals; same network and features).
+    #[arg(long, value_name = "MODEL_DIR")]
+    pub prior_from: Option<PathBuf>,
+    /// Multiply the transferred prior's variances by K (tempering; 1 = exact sequential updating).
+    #[arg(long, value_name = "K", default_value_t = 1.0, requires = "prior_from")]
+    pub prior_from_scale: f64,
+    /// Noise prior with --prior-from: match (Gamma on the precision from the source: moment-matched to its draws of σ, or its noise posterior given a point σ) or keep (the config's or default).
+    #[arg(long, default_value = "match", requires = "prior_from")]
+    pub prior_from_noise: String,
     /// Sampler settings (nuts, hmc, sgld, sghmc).
     #[command(flatten)]
     pub sampler: SamplerArgs,

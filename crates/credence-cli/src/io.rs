@@ -62,11 +62,19 @@ pub fn print_priors(record: &FitRecord) {
                 } else {
                     String::new()
                 };
+                let dist = match &p.per_parameter {
+                    Some(pp) => format!(
+                        "{} independent Normals, one per parameter (mean loc, rms scale: {})",
+                        pp.loc.len(),
+                        p.distribution.describe()
+                    ),
+                    None => p.distribution.describe(),
+                };
                 println!(
                     "  {}: {} ~ {}{}\n      covers: {}\n      provenance: {}",
                     record.method,
                     p.params,
-                    p.distribution.describe(),
+                    dist,
                     on,
                     groups.join(", "),
                     p.provenance.describe()

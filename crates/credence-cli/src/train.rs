@@ -33,16 +33,28 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     let data = Dataset::from_table(&table, &a.target, a.features.as_deref())
         .context("choosing columns")?;
     let bar = Bar::new(!a.output.json && !a.output.quiet);
-    let model = fit_model(
-        &data,
-        &config,
-        FitOptions {
-            method,
-            seed,
-            progress: &bar,
-            strict_columns: true,
-        },
-    )?;
+    let opts = FitOptions {
+        method,
+        seed,
+        progress: &bar,
+        strict_columns: true,
+    };
+    let mut transfer_noise = None;
+    let model = match &a.prior_from {
+        Some(dir) => {
+            let source = load(dir)?;
+            let noise = credence::prior::TransferNoise::parse(&a.prior_from_noise)?;
+            let t = credence::fit::transfer_from(&source, a.prior_from_scale, noise)
+                .with_context(|| format!("making a prior from the model in {}", dir.display()))?;
+            transfer_noise = Some(t.noise.clone());
+            for w in &t.warnings {
+                eprintln!("warning: {w}");
+            }
+            credence::fit::fit_with_transfer(&data, &config, opts, &t)
+                .with_context(|| format!("fitting with the prior from {}", dir.display()))?
+        }
+        None => fit_model(&data, &config, opts)?,
+    };
     artifact::save(&a.out, &model)
         .with_context(|| format!("saving the model to {}", a.out.display()))?;
     if a.output.json {
@@ -57,6 +69,17 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         );
         println!("priors:");
         io::print_priors(&model.record);
+        if let Some(n) = &transfer_noise {
+            println!("  transferred prior: per-parameter Normals from the saved posterior (standardisation reused); noise prior: {n}");
+        }
+        if let Some(info) = &model.record.information {
+            println!(
+                "information from the data (KL(posterior ‖ prior), posterior/prior variance):"
+            );
+            for line in info.report_lines() {
+                println!("  {line}");
+            }
+        }
         if let Ok(o) = serde_json::from_value::<McmcOutcome>(model.record.outcome.clone()) {
             println!("sampling:");
             for line in o.report_lines() {

@@ -132,3 +132,112 @@ fn sensitivity_and_curve_run() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown method"));
 }
+
+#[test]
+fn fit_prints_information_and_transfers_a_posterior_as_prior() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("examples/explain/sine.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let write = |name: &str, r: &[&str]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, format!("{header}\n{}\n", r.join("\n"))).unwrap();
+        p.display().to_string()
+    };
+    let a = write("a.csv", &rows[..80]);
+    let b = write("b.csv", &rows[80..]);
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[model]\nhidden = [8]\n[training]\nepochs = 300\n").unwrap();
+    let cfg = cfg.display().to_string();
+    let ma = dir.path().join("a").display().to_string();
+    let mb = dir.path().join("b").display().to_string();
+    let common = ["--target", "y", "--config", &cfg, "--quiet"];
+    let out = ok(&[
+        &["fit", "--data", &a, "--method", "laplace", "--out", &ma],
+        &common[..4],
+    ]
+    .concat());
+    assert!(out.contains("information from the data"), "{out}");
+    assert!(out.contains("layer1.weight") && out.contains("KL"), "{out}");
+    assert!(out.contains("of predictive variance is epistemic"), "{out}");
+    let out = ok(&[
+        &["fit", "--data", &a, "--method", "map", "--out", &mb],
+        &common[..4],
+    ]
+    .concat());
+    assert!(out.contains("no posterior spread"), "{out}");
+    // B with A's posterior as its prior: summary, provenance and JSON.
+    let out = ok(&[
+        &[
+            "fit",
+            "--data",
+            &b,
+            "--method",
+            "laplace",
+            "--out",
+            &mb,
+            "--prior-from",
+            &ma,
+        ],
+        &common[..4],
+    ]
+    .concat());
+    assert!(
+        out.contains("posterior of laplace model fitted on"),
+        "{out}"
+    );
+    assert!(out.contains("one per parameter"), "{out}");
+    assert!(
+        out.contains("noise prior: a Gamma on the precision"),
+        "{out}"
+    );
+    let out = ok(&[
+        &[
+            "fit",
+            "--data",
+            &b,
+            "--method",
+            "laplace",
+            "--out",
+            &mb,
+            "--prior-from",
+            &ma,
+            "--prior-from-scale",
+            "2",
+            "--json",
+        ],
+        &common[..4],
+    ]
+    .concat());
+    let v: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert!(v["information"]["groups"][0]["kl"].as_f64().unwrap() >= 0.0);
+    assert_eq!(v["priors"]["priors"][0]["provenance"]["kind"], "factual");
+    let saved = std::fs::read_to_string(dir.path().join("b/model.json")).unwrap();
+    assert!(saved.contains("per_parameter") && saved.contains("\"information\""));
+    // Another architecture: a clear error naming the layer.
+    let cfg6 = dir.path().join("c6.toml");
+    std::fs::write(&cfg6, "[model]\nhidden = [6]\n").unwrap();
+    let o = credence(&[
+        "fit",
+        "--data",
+        &b,
+        "--target",
+        "y",
+        "--config",
+        cfg6.to_str().unwrap(),
+        "--method",
+        "map",
+        "--out",
+        &mb,
+        "--prior-from",
+        &ma,
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("layer1.weight is 1×8 in the prior and 1×6 here"),
+        "{err}"
+    );
+}

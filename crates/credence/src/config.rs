@@ -266,6 +266,7 @@ impl Config {
                 distribution,
                 provenance,
                 on: p.on,
+                per_parameter: None,
             });
         }
         let priors = if priors.is_empty() {

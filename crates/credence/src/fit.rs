@@ -55,6 +55,10 @@ pub struct FitRecord {
     pub outcome: serde_json::Value,
     /// Artifact kind of the posterior.
     pub posterior_kind: String,
+    /// Information from the data: KL(posterior ‖ prior) and variance ratios per layer and group,
+    /// epistemic share of predictive variance (absent in records written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub information: Option<crate::explain::Information>,
 }
 
 /// A fitted model: the record and the posterior.
@@ -93,8 +97,13 @@ pub fn prior_summary(priors: Option<&PriorSet>) -> String {
             .iter()
             .map(|p| {
                 format!(
-                    "{} ~ {} [{}]",
+                    "{} ~ {}{} [{}]",
                     p.params,
+                    if p.per_parameter.is_some() {
+                        "per-parameter Normals, summary "
+                    } else {
+                        ""
+                    },
                     p.distribution.describe(),
                     p.provenance.kind.as_str()
                 )
@@ -106,6 +115,229 @@ pub fn prior_summary(priors: Option<&PriorSet>) -> String {
 
 /// Fits a model to raw (unstandardised) training data.
 pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<FittedModel> {
+    fit_inner(data, config, opts, None)
+}
+
+/// A saved posterior made into the prior of a new fit (see [`transfer_from`]).
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    /// Per-parameter Normal priors on the network groups (and a noise prior when matched).
+    pub priors: PriorSet,
+    /// The source's standardisation, reused so that parameters mean the same thing.
+    pub standardizer: Standardizer,
+    /// The source's network and likelihood; the new fit must build the same.
+    pub model: ModelSpec,
+    /// The source's feature columns.
+    pub features: Vec<String>,
+    /// How the noise prior was chosen, in words.
+    pub noise: String,
+    /// Cautions about the source (e.g. an ensemble's members in different modes).
+    pub warnings: Vec<String>,
+}
+
+/// Turns a saved posterior into a prior: per-parameter Normals with the posterior means and
+/// marginal variances (Laplace: the marginals of its Gaussian; VI: its Gaussian; draws and
+/// ensembles: moment-matched), variances multiplied by `scale` (tempering; 1 = exact updating).
+/// The noise prior is the new fit's own (`Keep`) or a Gamma on the precision moment-matched to
+/// the source's draws of σ (`Match`, sample posteriors only).
+pub fn transfer_from(
+    source: &FittedModel,
+    scale: f64,
+    noise: crate::prior::TransferNoise,
+) -> Result<Transfer> {
+    let r = &source.record;
+    let kind = source.posterior.kind();
+    let Some(var) = source.posterior.marginal_variances() else {
+        return Err(Error::Invalid(format!(
+            "the {} model has no posterior spread ({} posterior); a transferred prior needs a posterior with variances: laplace, vi, nuts, hmc, sgld, sghmc or ensemble",
+            r.method, kind
+        )));
+    };
+    let layout = r.model.layout();
+    let fallback = r
+        .priors
+        .as_ref()
+        .and_then(|p| p.resolve(&layout, "source model").ok())
+        .map(|p| p.variances(r.model.dim()))
+        .unwrap_or_default();
+    let summary = match kind {
+        "laplace" => "marginal variances of its Laplace Gaussian".to_string(),
+        "gaussian-mf" => "its mean-field Gaussian".to_string(),
+        _ => format!(
+            "a Gaussian moment-matched to its {} draws",
+            source.posterior.tensors().first().map_or(0, |t| t.shape[0])
+        ),
+    };
+    let mut note = format!(
+        "per-parameter Normal priors: posterior means and {summary} of the {} fit on {} rows of {}",
+        r.method, r.data.rows, r.data.source
+    );
+    let mut warnings = Vec::new();
+    if matches!(r.method.as_str(), "ensemble" | "anchored-ensemble") {
+        warnings.push(format!(
+            "the {} members sit in different modes of the posterior (hidden units permute freely), so the moment-matched Gaussian centres on the average of their weights, usually a poor network; prefer a laplace or vi source",
+            r.method
+        ));
+    }
+    if scale != 1.0 {
+        note.push_str(&format!("; variances multiplied by {scale}"));
+    }
+    let provenance = crate::prior::Provenance::factual(
+        format!(
+            "posterior of {} model fitted on {}",
+            r.method, r.data.fingerprint
+        ),
+        note,
+    );
+    let mut priors = crate::prior::transfer_prior(
+        &layout,
+        &source.posterior.center(),
+        &var,
+        &fallback,
+        scale,
+        provenance.clone(),
+    )?;
+    let noise_words = match (noise, layout.group("noise")) {
+        (crate::prior::TransferNoise::Keep, _) | (_, None) => {
+            "the new fit's own noise prior (kept)".to_string()
+        }
+        (crate::prior::TransferNoise::Match, Some(g)) => {
+            let ls: Vec<f64> = if kind == "draws" {
+                source
+                    .posterior
+                    .tensors()
+                    .first()
+                    .map(|t| t.data.chunks(t.shape[1]).map(|d| d[g.start]).collect())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let mut pv = provenance.clone();
+            let (p, words) = if ls.len() >= 2 {
+                pv.note = format!(
+                    "Gamma on the noise precision moment-matched to the {} draws of σ",
+                    ls.len()
+                );
+                (
+                    crate::prior::noise_prior_from_draws(&ls, scale, pv),
+                    "a Gamma on the precision moment-matched to the source's draws of σ",
+                )
+            } else {
+                let center = source.posterior.center();
+                let src_noise = r
+                    .priors
+                    .as_ref()
+                    .and_then(|p| p.priors.iter().find(|q| q.params == "noise"));
+                pv.note = format!(
+                    "Gamma on the noise precision: its posterior given the fitted network, from σ = {:.4} (standardised) on {} rows and the source's noise prior",
+                    center.get(g.start).map_or(f64::NAN, |l| l.exp()),
+                    r.data.rows
+                );
+                (
+                    center.get(g.start).and_then(|&l| {
+                        crate::prior::noise_prior_from_point(l, r.data.rows, src_noise, scale, pv)
+                    }),
+                    "a Gamma on the precision: the source's noise posterior given its fitted network (σ̂ and rows)",
+                )
+            };
+            let p = p.ok_or_else(|| {
+                Error::Invalid(format!(
+                    "the {} model's noise cannot be made into a prior (no finite σ); use the new fit's own noise prior (keep)",
+                    r.method
+                ))
+            })?;
+            priors.priors.push(p);
+            words.to_string()
+        }
+    };
+    Ok(Transfer {
+        priors,
+        standardizer: r.standardizer.clone(),
+        model: r.model.clone(),
+        features: r.data.features.clone(),
+        noise: noise_words,
+        warnings,
+    })
+}
+
+/// Fits with a transferred prior (see [`transfer_from`]): the network and the standardisation
+/// are the source's; the config supplies method, training and inference settings (and the noise
+/// prior unless matched).
+pub fn fit_with_transfer(
+    data: &Dataset,
+    config: &Config,
+    opts: FitOptions<'_>,
+    transfer: &Transfer,
+) -> Result<FittedModel> {
+    fit_inner(data, config, opts, Some(transfer))
+}
+
+/// Checks that `spec` is the network the transferred prior was made for; names the first
+/// layer that differs.
+fn check_same_network(spec: &ModelSpec, source: &ModelSpec) -> Result<()> {
+    let shape = |s: &ModelSpec| {
+        s.mlp
+            .sizes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("→")
+    };
+    let (a, b) = (&spec.mlp.sizes, &source.mlp.sizes);
+    if a != b {
+        let l = a
+            .windows(2)
+            .zip(b.windows(2))
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()).saturating_sub(1));
+        let at = |s: &[usize]| {
+            s.get(l)
+                .zip(s.get(l + 1))
+                .map_or("absent".to_string(), |(i, o)| format!("{i}×{o}"))
+        };
+        return Err(Error::Invalid(format!(
+            "the transferred prior is for a network {} but this fit builds {}: layer{}.weight is {} in the prior and {} here; use the same hidden sizes, features and likelihood",
+            shape(source),
+            shape(spec),
+            l + 1,
+            at(b),
+            at(a)
+        )));
+    }
+    if spec.mlp.activation != source.mlp.activation {
+        return Err(Error::Invalid(format!(
+            "the transferred prior is for a {:?} network, this fit builds a {:?} one",
+            source.mlp.activation, spec.mlp.activation
+        )));
+    }
+    if spec.likelihood.name() != source.likelihood.name()
+        || spec.likelihood.learns_noise() != source.likelihood.learns_noise()
+    {
+        return Err(Error::Invalid(format!(
+            "the transferred prior is for a {} likelihood{}, this fit uses {}{}",
+            source.likelihood.name(),
+            if source.likelihood.learns_noise() {
+                " with learned noise"
+            } else {
+                ""
+            },
+            spec.likelihood.name(),
+            if spec.likelihood.learns_noise() {
+                " with learned noise"
+            } else {
+                ""
+            },
+        )));
+    }
+    Ok(())
+}
+
+fn fit_inner(
+    data: &Dataset,
+    config: &Config,
+    opts: FitOptions<'_>,
+    transfer: Option<&Transfer>,
+) -> Result<FittedModel> {
     let lik_cfg = config
         .model
         .likelihood
@@ -127,7 +359,19 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
     } else {
         ConstantColumn::Keep
     };
-    let standardizer = Standardizer::fit(data, likelihood.is_regression(), constant)?;
+    let standardizer = match transfer {
+        Some(t) => {
+            if t.features != data.feature_names {
+                return Err(Error::Invalid(format!(
+                    "the transferred prior was fitted on features [{}], this data has [{}]; the columns must be the same, in the same order",
+                    t.features.join(", "),
+                    data.feature_names.join(", ")
+                )));
+            }
+            t.standardizer.clone()
+        }
+        None => Standardizer::fit(data, likelihood.is_regression(), constant)?,
+    };
     let std_data = standardizer.transform(data)?;
     let mut sizes = vec![data.features];
     sizes.extend(&config.model.hidden);
@@ -137,7 +381,7 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
         likelihood,
     };
     let layout = spec.layout();
-    let priors = if opts.method.uses_prior() {
+    let mut priors = if opts.method.uses_prior() {
         Some(
             config
                 .priors
@@ -147,6 +391,29 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
     } else {
         None
     };
+    if let Some(t) = transfer {
+        check_same_network(&spec, &t.model)?;
+        let Some(own) = priors.take() else {
+            return Err(Error::Invalid(format!(
+                "{} uses no prior, so a transferred prior would be ignored; use map, laplace, vi, nuts or ensemble",
+                opts.method.name()
+            )));
+        };
+        let mut set = t.priors.clone();
+        if !set.priors.iter().any(|p| p.params == "noise") {
+            set.priors
+                .extend(own.priors.into_iter().filter(|p| p.params == "noise"));
+            if layout.group("noise").is_some() && !set.priors.iter().any(|p| p.params == "noise") {
+                set.priors.extend(
+                    PriorSet::default_priors()
+                        .priors
+                        .into_iter()
+                        .filter(|p| p.params == "noise"),
+                );
+            }
+        }
+        priors = Some(set);
+    }
     // A fixed-noise or noise-free likelihood has no noise group: drop a noise prior then.
     let mut priors = priors.map(|mut p| {
         if layout.group("noise").is_none() {
@@ -244,7 +511,32 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
             (Box::new(post), outcome)
         }
         Method::Laplace => {
-            let lopts = infer::LaplaceOptions::from_table(&config.inference, &config.source)?;
+            let mut lopts = infer::LaplaceOptions::from_table(&config.inference, &config.source)?;
+            if resolved.as_ref().is_some_and(|r| r.has_per_parameter()) {
+                // A per-parameter (transferred) prior is kept as is: the evidence does not retune
+                // it, and KFAC's one precision per layer cannot hold it.
+                if config.inference.contains_key("tune") && lopts.tune != infer::Tune::None {
+                    return Err(Error::Invalid(
+                        "tune = \"post-hoc\" would replace the transferred per-parameter prior by a tuned isotropic one; remove it (the transferred prior is kept, tune = \"none\")".into(),
+                    ));
+                }
+                lopts.tune = infer::Tune::None;
+                if !config.inference.contains_key("hessian") {
+                    // KFAC cannot hold per-parameter precisions: the full Hessian where it fits,
+                    // else the diagonal.
+                    let covered = match lopts.subset {
+                        infer::Subset::All => spec.mlp.dim(),
+                        infer::Subset::LastLayer => {
+                            crate::nn::curvature::last_layer_range(&spec.mlp).len()
+                        }
+                    };
+                    lopts.hessian = if covered <= lopts.max_full_params {
+                        infer::HessianStructure::Full
+                    } else {
+                        infer::HessianStructure::Diag
+                    };
+                }
+            }
             let (Some(ps), Some(rp)) = (priors.as_ref(), resolved.as_ref()) else {
                 return Err(Error::Invalid(
                     "the Laplace approximation needs a prior".into(),
@@ -270,7 +562,22 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
             (Box::new(lf.posterior), outcome)
         }
     };
+    // A failure here (e.g. a diverged draw's non-finite output) is recorded, not fatal.
+    let information = Some(
+        crate::explain::measure_information(
+            &spec,
+            posterior.as_ref(),
+            resolved.as_ref(),
+            &std_data.x,
+            std_data.rows,
+            opts.seed,
+        )
+        .unwrap_or_else(|e| {
+            crate::explain::Information::unavailable(format!("could not be measured: {e}"))
+        }),
+    );
     let record = FitRecord {
+        information,
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         method: opts.method.name().to_string(),
         seed: opts.seed,
@@ -340,18 +647,27 @@ pub fn refit_with_priors(
             message: "the training data changed since the model was fitted (fingerprint differs); refit from scratch".into(),
         });
     }
-    let config = config_of(record, Some(priors))?;
+    let config = config_of(record, Some(priors.clone()))?;
     let method = Method::parse(&record.method)?;
-    fit(
-        &data,
-        &config,
-        FitOptions {
-            method,
-            seed: record.seed,
-            progress,
-            strict_columns: false,
-        },
-    )
+    let opts = FitOptions {
+        method,
+        seed: record.seed,
+        progress,
+        strict_columns: false,
+    };
+    // Per-parameter (transferred) priors are in the recorded standardisation: keep it.
+    if priors.priors.iter().any(|p| p.per_parameter.is_some()) {
+        let t = Transfer {
+            priors,
+            standardizer: record.standardizer.clone(),
+            model: record.model.clone(),
+            features: record.data.features.clone(),
+            noise: "as recorded".into(),
+            warnings: Vec::new(),
+        };
+        return fit_inner(&data, &config, opts, Some(&t));
+    }
+    fit(&data, &config, opts)
 }
 
 /// The config a record was fitted with, optionally with other priors.

@@ -1,14 +1,21 @@
 //! Explanations of what the prior does, downstream of fitting: prior predictive checks (what the
 //! prior alone believes), prior sensitivity (how much a conclusion rests on the prior) and
-//! small-data learning curves (whether the prior helps when data is scarce).
+//! small-data learning curves (whether the prior helps when data is scarce), and information from
+//! the data per parameter group (how far the posterior moved from the prior).
 
 pub mod curve;
+pub mod information;
 pub mod prior_check;
 pub mod sensitivity;
+pub mod transfer;
 
 pub use curve::{learning_curve, Curve, CurveOptions, CurvePoint, CurveRun, PairedDiff};
+pub use information::{
+    measure as measure_information, EpistemicShare, GroupInformation, Information,
+};
 pub use prior_check::{prior_check, PriorCheck, PriorCheckOptions};
 pub use sensitivity::{sensitivity, Alternative, Alternatives, Sensitivity, SensitivityOptions};
+pub use transfer::{transfer_experiment, TransferExperiment, TransferOptions, TransferRun};
 
 use crate::config::{Config, LikelihoodConfig};
 use crate::data::{ConstantColumn, Dataset, Standardizer};

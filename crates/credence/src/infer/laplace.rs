@@ -448,6 +448,9 @@ pub struct Evidence {
     sigma: f64,
     clipped: usize,
     most_negative: f64,
+    /// Per-coordinate prior (precision, (θ* − loc)²) in subset coordinates, when the prior
+    /// differs within a group (a transferred posterior); tuning is then off.
+    coord: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 impl Evidence {
@@ -472,7 +475,10 @@ impl Evidence {
     }
 
     fn per_coord(&self, lam: &[f64]) -> Vec<f64> {
-        self.group_of.iter().map(|&g| lam[g]).collect()
+        match &self.coord {
+            Some((prec, _)) => prec.clone(),
+            None => self.group_of.iter().map(|&g| lam[g]).collect(),
+        }
     }
 
     /// Log-determinant of the posterior precision `s·C + Λ`.
@@ -480,11 +486,11 @@ impl Evidence {
         Ok(match &self.curv {
             Curv::Diag(c) => c
                 .iter()
-                .zip(&self.group_of)
-                .map(|(ci, &g)| (s * ci + lam[g]).ln())
+                .zip(&self.per_coord(lam))
+                .map(|(ci, l)| (s * ci + l).ln())
                 .sum(),
             Curv::Full { mat, eig } => {
-                if self.groups.len() == 1 {
+                if self.groups.len() == 1 && self.coord.is_none() {
                     eig.iter().map(|e| (s * e + lam[0]).ln()).sum()
                 } else {
                     let (l, _) = precision_cholesky(mat, s, &self.per_coord(lam))?;
@@ -513,8 +519,14 @@ impl Evidence {
     pub fn log_evidence(&self, lam: &[f64], sigma: f64) -> Result<f64> {
         let s = self.scale(sigma);
         let mut prior = 0.0;
-        for (g, l) in self.groups.iter().zip(lam) {
-            prior += -0.5 * l * g.sq + 0.5 * g.count as f64 * l.ln();
+        if let Some((prec, sq)) = &self.coord {
+            for (l, q) in prec.iter().zip(sq) {
+                prior += -0.5 * l * q + 0.5 * l.ln();
+            }
+        } else {
+            for (g, l) in self.groups.iter().zip(lam) {
+                prior += -0.5 * l * g.sq + 0.5 * g.count as f64 * l.ln();
+            }
         }
         Ok(self.log_lik(sigma) + prior - 0.5 * self.log_det(lam, s)?)
     }
@@ -584,17 +596,15 @@ impl LaplacePosterior {
         match &self.cov {
             Cov::Diag(v) => v.clone(),
             Cov::Full(l) => {
-                // diag(L⁻ᵀ L⁻¹): column i of L⁻¹ via forward substitution.
-                let mut out = vec![0.0; p];
-                for i in 0..p {
-                    let mut e = vec![0.0; p];
-                    e[i] = 1.0;
-                    let w = linalg::solve_lower(l, p, &e);
-                    for (o, wv) in out.iter_mut().zip(&w) {
-                        *o += wv * wv;
-                    }
-                }
-                out
+                // Σ = (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹, so Σᵢᵢ = ‖L⁻¹ eᵢ‖² (column i of L⁻¹ by forward
+                // substitution).
+                (0..p)
+                    .map(|i| {
+                        let mut e = vec![0.0; p];
+                        e[i] = 1.0;
+                        linalg::solve_lower(l, p, &e).iter().map(|w| w * w).sum()
+                    })
+                    .collect()
             }
             Cov::Kfac(blocks) => {
                 let mut out = vec![0.0; p];
@@ -993,12 +1003,14 @@ impl Posterior for LaplacePosterior {
 }
 
 /// Per-parameter Normal prior (loc, precision) of the network parameters; an error names the
-/// first group whose prior is not Normal.
+/// first group whose prior is not Normal. Per-parameter priors (a transferred posterior) give
+/// each parameter its own loc and precision.
 fn gaussian_prior(spec: &ModelSpec, priors: &ResolvedPriors) -> Result<(Vec<f64>, Vec<f64>)> {
     let layout = spec.layout();
     let nd = spec.mlp.dim();
     let mut loc = vec![0.0; nd];
     let mut prec = vec![0.0; nd];
+    let dists = priors.parameter_dists(nd);
     for g in layout.groups.iter().filter(|g| g.kind != GroupKind::Noise) {
         let idx = priors
             .assignment
@@ -1007,15 +1019,15 @@ fn gaussian_prior(spec: &ModelSpec, priors: &ResolvedPriors) -> Result<(Vec<f64>
             .map(|(_, i)| *i)
             .ok_or_else(|| Error::Invalid(format!("group '{}' has no prior", g.name)))?;
         let p = &priors.priors[idx];
-        let Dist::Normal { loc: m, scale } = p.distribution else {
-            return Err(Error::Invalid(format!(
-                "the Laplace approximation needs a Gaussian prior on every network weight; '{}' has a {} prior (params = \"{}\"). Use distribution = {{ family = \"normal\", loc = 0.0, scale = … }}",
-                g.name,
-                p.distribution.family(),
-                p.params
-            )));
-        };
         for i in g.range() {
+            let Some(&Dist::Normal { loc: m, scale }) = dists[i] else {
+                return Err(Error::Invalid(format!(
+                    "the Laplace approximation needs a Gaussian prior on every network weight; '{}' has a {} prior (params = \"{}\"). Use distribution = {{ family = \"normal\", loc = 0.0, scale = … }}",
+                    g.name,
+                    p.distribution.family(),
+                    p.params
+                )));
+            };
             loc[i] = m;
             prec[i] = 1.0 / (scale * scale);
         }
@@ -1241,7 +1253,7 @@ impl Evidence {
                     locs.push(loc[a]);
                 }
             }
-            if locs.iter().any(|l| *l != locs[0]) {
+            if o.tune == Tune::PostHoc && locs.iter().any(|l| *l != locs[0]) {
                 return Err(Error::Invalid(format!(
                     "the prior means within '{}' differ; empirical Bayes tunes one Normal per group and needs one mean (use prior_groups = \"layer\" or priors with one loc)",
                     g.name
@@ -1253,6 +1265,29 @@ impl Evidence {
                 g.lambda = sum_prec / g.count.max(1) as f64;
             }
         }
+        // A prior that differs within a group (per-parameter, e.g. transferred) is kept as is.
+        let varies = groups.iter().any(|g| {
+            g.ranges.iter().flat_map(|r| r.clone()).any(|i| {
+                let a = i + subset.start;
+                prec[a] != g.lambda || loc[a] != g.loc
+            })
+        });
+        let coord = if varies && o.tune == Tune::None {
+            if matches!(curv, Curv::Kfac(_)) {
+                return Err(Error::Invalid(
+                    "hessian = \"kfac\" needs one prior precision per layer, but this prior has one per parameter (a transferred posterior); use hessian = \"diag\" or \"full\"".into(),
+                ));
+            }
+            Some((
+                subset.clone().map(|a| prec[a]).collect::<Vec<_>>(),
+                subset
+                    .clone()
+                    .map(|a| (theta[a] - loc[a]).powi(2))
+                    .collect(),
+            ))
+        } else {
+            None
+        };
         if let Curv::Kfac(blocks) = &curv {
             for b in blocks {
                 let gs: Vec<usize> = group_of[b.start..b.start + b.len()].to_vec();
@@ -1291,6 +1326,7 @@ impl Evidence {
             sigma,
             clipped,
             most_negative,
+            coord,
         })
     }
 
@@ -1375,8 +1411,8 @@ impl Evidence {
         let cov = match &self.curv {
             Curv::Diag(c) => Cov::Diag(
                 c.iter()
-                    .zip(&self.group_of)
-                    .map(|(ci, &g)| 1.0 / (s * ci + lam[g]))
+                    .zip(&self.per_coord(&lam))
+                    .map(|(ci, l)| 1.0 / (s * ci + l))
                     .collect(),
             ),
             Curv::Full { mat, .. } => {
@@ -1473,6 +1509,7 @@ pub fn laplace_at(
                     ),
                 ),
                 on: Default::default(),
+                per_parameter: None,
             })
             .collect();
         // Keep the configured priors that still cover groups outside the tuned ones.

@@ -98,7 +98,10 @@ pub fn train_point(
     progress: &dyn Progress,
 ) -> Result<PointFit> {
     let mut init_rng = rng::stream(seed, 0x1417);
-    let init = spec.init(&mut init_rng);
+    let mut init = spec.init(&mut init_rng);
+    if let Some(p) = priors {
+        p.start_at_transferred(&mut init);
+    }
     match cfg.optimizer {
         Optimizer::Lbfgs => {
             let mut model = bound(spec, priors, data, cfg)?;

@@ -327,7 +327,8 @@ pub fn fit_vi(
     let groups = priors.network_groups();
     // φ = [μ (nd), s (nd), log σ (learned noise only)].
     let mut init_rng = rng::stream(seed, 0x1417);
-    let init = spec.init(&mut init_rng);
+    let mut init = spec.init(&mut init_rng);
+    priors.start_at_transferred(&mut init);
     let mut phi = vec![0.0; 2 * nd + usize::from(learns_noise)];
     phi[..nd].copy_from_slice(&init[..nd]);
     phi[nd..2 * nd].fill(opts.init_std.ln());

@@ -3,9 +3,11 @@
 
 mod provenance;
 mod set;
+mod transfer;
 
 pub use provenance::{Provenance, ProvenanceKind};
-pub use set::{NoiseParam, Prior, PriorSet, ResolvedPriors};
+pub use set::{NoiseParam, ParamNormals, Prior, PriorSet, ResolvedPriors};
+pub use transfer::{noise_prior_from_draws, noise_prior_from_point, transfer_prior, TransferNoise};
 
 /// The wording used everywhere for a fit without a prior.
 pub const NO_PRIOR: &str = "no prior (maximum likelihood)";

@@ -53,6 +53,55 @@ pub struct Prior {
     /// For the noise group: whether the distribution is on the scale, precision or variance.
     #[serde(default, skip_serializing_if = "is_scale")]
     pub on: NoiseParam,
+    /// Per-parameter Normal priors for the one group this entry names (a transferred
+    /// posterior); `distribution` is then their summary (mean loc, root-mean-square scale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_parameter: Option<ParamNormals>,
+}
+
+/// Independent Normal priors, one per parameter of a group, in layout order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamNormals {
+    /// Means.
+    pub loc: Vec<f64>,
+    /// Standard deviations.
+    pub scale: Vec<f64>,
+}
+
+impl ParamNormals {
+    /// The summary Normal: mean of the locations, root-mean-square of the scales.
+    pub fn summary(&self) -> Dist {
+        let n = self.loc.len().max(1) as f64;
+        Dist::Normal {
+            loc: self.loc.iter().sum::<f64>() / n,
+            scale: (self.scale.iter().map(|s| s * s).sum::<f64>() / n).sqrt(),
+        }
+    }
+
+    /// Checks lengths, finiteness and positivity.
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.loc.len() != self.scale.len() || self.loc.is_empty() {
+            return Err(format!(
+                "per_parameter has {} locations and {} scales; they must be equal and non-zero",
+                self.loc.len(),
+                self.scale.len()
+            ));
+        }
+        if let Some(i) = self.loc.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "per_parameter loc[{i}] = {} is not finite",
+                self.loc[i]
+            ));
+        }
+        if let Some(i) = self.scale.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+            return Err(format!(
+                "per_parameter scale[{i}] = {} is not a positive finite number",
+                self.scale[i]
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn is_scale(p: &NoiseParam) -> bool {
@@ -118,6 +167,7 @@ impl PriorSet {
                         "standard normal on every weight and bias of a network fitted to standardised data",
                     ),
                     on: NoiseParam::Scale,
+                    per_parameter: None,
                 },
                 Prior {
                     params: "noise".into(),
@@ -127,6 +177,7 @@ impl PriorSet {
                         "Gamma(6, 6) on the noise precision of the standardised target, as in PBP (Hernández-Lobato & Adams 2015)",
                     ),
                     on: NoiseParam::Precision,
+                    per_parameter: None,
                 },
             ],
         }
@@ -153,6 +204,19 @@ impl PriorSet {
                     ),
                 });
             }
+            if let Some(pp) = &p.per_parameter {
+                let bad = |m: String| Error::Config {
+                    file: file.into(),
+                    message: format!("prior {} (params = \"{}\"): {m}", i + 1, p.params),
+                };
+                pp.validate().map_err(bad)?;
+                if !matches!(p.distribution, Dist::Normal { .. })
+                    || p.params.contains('*')
+                    || p.params == "noise"
+                {
+                    return Err(bad("a per-parameter prior must name one network group (no wildcard) and have a normal summary distribution".into()));
+                }
+            }
             if p.params == "noise" && !p.distribution.is_positive() && p.on != NoiseParam::Scale {
                 return Err(Error::Config {
                     file: file.into(),
@@ -168,6 +232,9 @@ impl PriorSet {
         self.validate(file)?;
         let mut slots = Vec::new();
         let mut assignment = Vec::new();
+        // Per-parameter priors expand to one Normal each, indexed after the set's own priors.
+        let mut expanded: Vec<Prior> = Vec::new();
+        let base = self.priors.len();
         for g in &layout.groups {
             let is_noise = g.kind == GroupKind::Noise;
             let found = self.priors.iter().position(|p| {
@@ -192,7 +259,33 @@ impl PriorSet {
                     message: "the noise prior must be on a positive quantity: use half-normal, half-cauchy, gamma or inverse-gamma".into(),
                 });
             }
-            slots.push((g.start, g.end, i, is_noise));
+            if let Some(pp) = &self.priors[i].per_parameter {
+                if pp.loc.len() != g.len() {
+                    return Err(Error::Config {
+                        file: file.into(),
+                        message: format!(
+                            "prior {} gives {} per-parameter values for '{}', which has {} parameters here; the network's architecture differs from the one the prior was made for",
+                            i + 1,
+                            pp.loc.len(),
+                            g.name,
+                            g.len()
+                        ),
+                    });
+                }
+                // One slot per parameter, each with its own Normal (stored after the priors).
+                for (j, (&loc, &scale)) in pp.loc.iter().zip(&pp.scale).enumerate() {
+                    slots.push((g.start + j, g.start + j + 1, base + expanded.len(), false));
+                    expanded.push(Prior {
+                        params: g.name.clone(),
+                        distribution: Dist::Normal { loc, scale },
+                        provenance: Provenance::default_with("", ""),
+                        on: NoiseParam::Scale,
+                        per_parameter: None,
+                    });
+                }
+            } else {
+                slots.push((g.start, g.end, i, is_noise));
+            }
             assignment.push((g.name.clone(), i));
         }
         for (i, p) in self.priors.iter().enumerate() {
@@ -209,9 +302,11 @@ impl PriorSet {
                 });
             }
         }
+        let mut priors = self.priors.clone();
+        priors.extend(expanded);
         Ok(ResolvedPriors {
             slots,
-            priors: self.priors.clone(),
+            priors,
             assignment,
             shift: None,
         })
@@ -342,6 +437,42 @@ impl ResolvedPriors {
             }
         }
         v
+    }
+
+    /// The prior distribution of each network parameter (`None` for the noise and beyond the
+    /// network), with per-parameter priors expanded: for information measures and Laplace.
+    pub fn parameter_dists(&self, dim: usize) -> Vec<Option<&Dist>> {
+        let mut v = vec![None; dim];
+        for &(s, e, i, is_noise) in &self.slots {
+            if is_noise {
+                continue;
+            }
+            for x in v.iter_mut().take(e).skip(s) {
+                *x = Some(&self.priors[i].distribution);
+            }
+        }
+        v
+    }
+
+    /// Overwrites the parameters covered by per-parameter priors (a transferred posterior) with
+    /// their prior means: a starting point for optimisers near the source's posterior mean.
+    pub fn start_at_transferred(&self, theta: &mut [f64]) {
+        let own: Vec<usize> = self.assignment.iter().map(|(_, i)| *i).collect();
+        for &(s, e, i, is_noise) in &self.slots {
+            if is_noise || own.contains(&i) || e > theta.len() {
+                continue;
+            }
+            for t in &mut theta[s..e] {
+                *t = self.priors[i].distribution.mean();
+            }
+        }
+    }
+
+    /// Whether any group has per-parameter priors (a transferred posterior).
+    pub fn has_per_parameter(&self) -> bool {
+        self.assignment
+            .iter()
+            .any(|(_, i)| self.priors[*i].per_parameter.is_some())
     }
 }
 

@@ -120,7 +120,14 @@ fn priors(inp: &ReportInput<'_>) -> String {
                 h.push_str(&format!(
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{kind}\">{kind}</td><td>{}</td><td>{}</td></tr>",
                     esc(&pr.params),
-                    esc(&pr.distribution.describe()),
+                    esc(&match &pr.per_parameter {
+                        Some(pp) => format!(
+                            "{} independent Normals, one per parameter (mean loc, rms scale: {})",
+                            pp.loc.len(),
+                            pr.distribution.describe()
+                        ),
+                        None => pr.distribution.describe(),
+                    }),
                     esc(&groups.join(", ")),
                     esc(&pr.provenance.source),
                     esc(&pr.provenance.note)
@@ -470,46 +477,49 @@ fn information(inp: &ReportInput<'_>) -> String {
             &p("The recorded priors do not match the network."),
         );
     };
-    let prior_var = resolved.variances(r.model.dim());
     let center = inp.model.posterior.center();
-    let mut rows = Vec::new();
-    for g in r
-        .model
-        .layout()
-        .groups
-        .into_iter()
-        .filter(|g| g.kind != crate::nn::GroupKind::Noise)
-    {
-        let range = g.range();
-        let n = range.len() as f64;
-        let ratio = range.clone().map(|i| var[i] / prior_var[i]).sum::<f64>() / n;
-        // KL(N(m, v) ‖ N(0, p)) summed over the group (a Gaussian approximation of the posterior).
-        let kl: f64 = range
-            .clone()
-            .map(|i| {
-                0.5 * (var[i] / prior_var[i] + center[i] * center[i] / prior_var[i]
-                    - 1.0
-                    - (var[i] / prior_var[i]).ln())
-            })
-            .sum();
-        rows.push(vec![
-            g.name.clone(),
-            range.len().to_string(),
-            fmt(ratio),
-            fmt(kl),
-        ]);
+    let (groups, layers) =
+        crate::explain::information::group_information(&r.model, &resolved, &center, &var);
+    let opt = |v: Option<f64>| v.map_or("—".to_string(), fmt);
+    let rows: Vec<Vec<String>> = layers
+        .iter()
+        .chain(&groups)
+        .map(|g| {
+            vec![
+                g.name.clone(),
+                if g.covered == g.params {
+                    g.params.to_string()
+                } else {
+                    format!("{} of {}", g.covered, g.params)
+                },
+                opt(g.variance_ratio),
+                opt(g.kl),
+                g.kl_method.clone(),
+            ]
+        })
+        .collect();
+    let mut note = p("Posterior-to-prior variance ratio near 1: the data said little about that layer or group; near 0: the data pinned it down. The posterior of each parameter is summarised by a Gaussian with its posterior mean and marginal variance (moment-matched for draws and ensembles); KL(posterior ‖ prior) is the sum over parameters, against each parameter's own prior (its mean included).");
+    if let Some(e) = r.information.as_ref().and_then(|i| i.epistemic.as_ref()) {
+        note.push_str(&p(&format!(
+            "On {} training inputs, {:.1}% of the predictive {} is epistemic under the posterior{}.",
+            e.rows,
+            100.0 * e.posterior,
+            e.measure,
+            e.prior
+                .map_or(String::new(), |v| format!(" and {:.1}% under the prior", 100.0 * v))
+        )));
     }
-    let note = p("Posterior-to-prior variance ratio near 1: the data said little about that group; near 0: the data pinned it down. KL is that of a Gaussian with the posterior's means and variances from the prior's zero-mean Gaussian with the prior's variance.");
     section(
         "information",
         "Information from the data, per layer",
         &(note
             + &table(
                 &[
-                    "group",
+                    "layer / group",
                     "parameters",
                     "posterior/prior variance",
                     "KL (nats)",
+                    "KL computed by",
                 ],
                 &rows,
             )),
