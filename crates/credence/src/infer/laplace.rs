@@ -1707,8 +1707,8 @@ fn train_online(
         }
         losses.push(total / batches as f64);
         let done = epoch + 1;
-        let due =
-            done > on.burn_in && ((done - on.burn_in) % on.frequency == 0 || done == on.epochs);
+        let due = done > on.burn_in
+            && ((done - on.burn_in).is_multiple_of(on.frequency) || done == on.epochs);
         if due {
             let ps = per_group_priors(spec, &loc, &lam, priors, note);
             let rp = ps.resolve(&layout, "online tuning")?;
