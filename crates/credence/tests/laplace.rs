@@ -717,6 +717,22 @@ fn online_tuning_runs_end_to_end_through_fit() {
     };
     assert!(p.mean().iter().all(|v| v.is_finite()));
     assert!(p.epistemic_var().iter().all(|v| *v > 0.0 && v.is_finite()));
+    // The HTML report plots the evidence trace and names the epoch kept.
+    let html = credence::report::build(&credence::report::ReportInput {
+        model: &model,
+        data: &data,
+        decisions: None,
+        band_input: 0,
+        compare: false,
+        extra_rows: Vec::new(),
+        seed: 0,
+    })
+    .unwrap();
+    assert!(html.contains("log evidence during online tuning"));
+    assert!(html.contains(&format!(
+        "Online evidence tuning kept the network and hyperparameters of epoch {}",
+        online["best_epoch"]
+    )));
     // Online settings without tune = "online", and an L-BFGS optimiser, are errors.
     let t: toml::Table = toml::from_str("online_epochs = 10").unwrap();
     let e = LaplaceOptions::from_table(&t, "c.toml")
