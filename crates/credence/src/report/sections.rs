@@ -545,7 +545,9 @@ fn training(inp: &ReportInput<'_>) -> Result<String> {
     }
     // Laplace: the network's objective per epoch, and the evidence trace of online tuning.
     let online = o.get("online");
-    let mut laplace_series: Vec<(&str, &str, &str, Vec<(f64, f64)>)> = Vec::new();
+    // (title, y label, points); x is the epoch.
+    type Trace<'t> = (&'t str, &'t str, Vec<(f64, f64)>);
+    let mut laplace_series: Vec<Trace> = Vec::new();
     if let Some(v) = o
         .get("map")
         .and_then(|m| m.get("trace"))
@@ -558,7 +560,6 @@ fn training(inp: &ReportInput<'_>) -> Result<String> {
             .collect();
         laplace_series.push((
             "network objective per epoch (negative log joint)",
-            "epoch",
             "trace",
             pts,
         ));
@@ -571,19 +572,14 @@ fn training(inp: &ReportInput<'_>) -> Result<String> {
             .iter()
             .filter_map(|x| Some((x.get("epoch")?.as_f64()?, x.get("log_evidence")?.as_f64()?)))
             .collect();
-        laplace_series.push((
-            "log evidence during online tuning",
-            "epoch",
-            "log evidence",
-            pts,
-        ));
+        laplace_series.push(("log evidence during online tuning", "log evidence", pts));
     }
-    for (title, x_label, y_label, pts) in laplace_series {
+    for (title, y_label, pts) in laplace_series {
         if pts.len() > 1 {
             body.push_str(&line_plot(
                 &LinePlot {
                     title: title.into(),
-                    x_label: x_label.into(),
+                    x_label: "epoch".into(),
                     y_label: y_label.into(),
                     series: vec![Series::line(y_label, pts)],
                 },
