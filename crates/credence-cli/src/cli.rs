@@ -546,7 +546,7 @@ pub struct LaplaceArgs {
     /// Laplace: predictive: glm (linearised, closed form / probit), mc (weight samples).
     #[arg(long)]
     pub predictive: Option<String>,
-    /// Laplace: evidence tuning of prior precision and noise: post-hoc, none.
+    /// Laplace: evidence tuning of prior precision and noise: post-hoc, online (during training), none.
     #[arg(long)]
     pub tune: Option<String>,
     /// Laplace: tuned prior precisions: global, layer.

@@ -18,6 +18,7 @@ use crate::nn::curvature::{
     jacobians, kron_factors, last_layer_range, outer_diag, per_sample_grads,
 };
 use crate::nn::{GroupKind, Mlp};
+use crate::optim::Adam;
 use crate::predict::{ClassPredictive, NoiseFamily, Predictive, RegressionPredictive};
 use crate::prior::{Prior, PriorSet, Provenance, ResolvedPriors};
 use crate::rng::{self, Rng};
@@ -76,6 +77,47 @@ pub enum Tune {
     None,
     /// Maximise the evidence after training (the MAP stays fixed).
     PostHoc,
+    /// Interleave evidence maximisation with training (Immer et al. 2021): the MAP objective
+    /// uses the current hyperparameters, which take a few evidence-gradient steps every few
+    /// epochs; the epoch with the best evidence is kept.
+    Online,
+}
+
+/// How often and how hard `tune = "online"` optimises the evidence during training.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OnlineOptions {
+    /// Adam epochs on the MAP objective (no early stopping, no validation rows).
+    pub epochs: usize,
+    /// Epochs before the first evidence step.
+    pub burn_in: usize,
+    /// Evidence steps every `frequency` epochs after the burn-in.
+    pub frequency: usize,
+    /// Adam steps on the log hyperparameters per evidence evaluation.
+    pub hyper_steps: usize,
+    /// Step size of those Adam steps (on log λ and log σ).
+    pub hyper_lr: f64,
+    /// Curvature structure of the evidence during training (the final posterior uses `hessian`).
+    pub hessian: HessianStructure,
+    /// After training, maximise the evidence under the final `hessian` with the kept network
+    /// fixed (post-hoc refinement of the hyperparameters chosen online).
+    pub refine: bool,
+    /// Cosine decay of the network's Adam step size to zero over the epochs (else constant).
+    pub cosine: bool,
+}
+
+impl Default for OnlineOptions {
+    fn default() -> Self {
+        OnlineOptions {
+            epochs: 1000,
+            burn_in: 50,
+            frequency: 5,
+            hyper_steps: 50,
+            hyper_lr: 0.1,
+            hessian: HessianStructure::Kfac,
+            refine: true,
+            cosine: true,
+        }
+    }
 }
 
 /// How many prior precisions the evidence tunes.
@@ -107,6 +149,8 @@ pub struct LaplaceOptions {
     pub samples: usize,
     /// Largest parameter count for `hessian = "full"`.
     pub max_full_params: usize,
+    /// Settings of `tune = "online"`.
+    pub online: OnlineOptions,
 }
 
 /// The default limit of `hessian = "full"`: a 4000 × 4000 precision is 128 MB and its
@@ -124,6 +168,7 @@ impl Default for LaplaceOptions {
             prior_groups: PriorGroups::Layer,
             samples: 100,
             max_full_params: MAX_FULL_PARAMS,
+            online: OnlineOptions::default(),
         }
     }
 }
@@ -167,21 +212,29 @@ impl LaplaceOptions {
                 ))),
             }
         };
+        const KNOWN: [&str; 16] = [
+            "subset",
+            "hessian",
+            "curvature",
+            "predictive",
+            "tune",
+            "prior_groups",
+            "samples",
+            "max_full_params",
+            "online_epochs",
+            "online_burn_in",
+            "online_frequency",
+            "online_hyper_steps",
+            "online_hyper_lr",
+            "online_hessian",
+            "online_refine",
+            "online_schedule",
+        ];
         for k in t.keys() {
-            if ![
-                "subset",
-                "hessian",
-                "curvature",
-                "predictive",
-                "tune",
-                "prior_groups",
-                "samples",
-                "max_full_params",
-            ]
-            .contains(&k.as_str())
-            {
+            if !KNOWN.contains(&k.as_str()) {
                 return Err(err(format!(
-                    "inference.{k} is not a Laplace setting; known: subset, hessian, curvature, predictive, tune, prior_groups, samples, max_full_params"
+                    "inference.{k} is not a Laplace setting; known: {}",
+                    KNOWN.join(", ")
                 )));
             }
         }
@@ -228,7 +281,11 @@ impl LaplaceOptions {
             o.tune = pick(
                 "tune",
                 &v,
-                &[("none", Tune::None), ("post-hoc", Tune::PostHoc)],
+                &[
+                    ("none", Tune::None),
+                    ("post-hoc", Tune::PostHoc),
+                    ("online", Tune::Online),
+                ],
             )
             .map_err(err)?;
         }
@@ -256,7 +313,9 @@ impl LaplaceOptions {
             o.samples = n;
         }
         if let Some(n) = int("max_full_params")? {
-            if o.hessian != HessianStructure::Full {
+            let online_full = o.tune == Tune::Online
+                && t.get("online_hessian").and_then(|v| v.as_str()) == Some("full");
+            if o.hessian != HessianStructure::Full && !online_full {
                 return Err(err(
                     "inference.max_full_params applies only to hessian = \"full\"".into(),
                 ));
@@ -265,8 +324,58 @@ impl LaplaceOptions {
         }
         if groups.is_some() && o.tune == Tune::None {
             return Err(err(
-                "inference.prior_groups chooses what the evidence tunes; it needs tune = \"post-hoc\"".into(),
+                "inference.prior_groups chooses what the evidence tunes; it needs tune = \"post-hoc\" or \"online\"".into(),
             ));
+        }
+        let online_keys: Vec<&str> = KNOWN
+            .iter()
+            .copied()
+            .filter(|k| k.starts_with("online_") && t.contains_key(*k))
+            .collect();
+        if !online_keys.is_empty() && o.tune != Tune::Online {
+            return Err(err(format!(
+                "inference.{} applies only to tune = \"online\"",
+                online_keys[0]
+            )));
+        }
+        let st = super::settings::Settings::new(t, file);
+        let on = &mut o.online;
+        on.epochs = st.usize("online_epochs", on.epochs)?;
+        on.burn_in = st.usize("online_burn_in", on.burn_in)?;
+        on.frequency = st.usize("online_frequency", on.frequency)?;
+        on.hyper_steps = st.usize("online_hyper_steps", on.hyper_steps)?;
+        on.hyper_lr = st.positive("online_hyper_lr", on.hyper_lr)?;
+        on.refine = st.bool("online_refine", on.refine)?;
+        if let Some(v) = s("online_hessian")? {
+            on.hessian = pick(
+                "online_hessian",
+                &v,
+                &[
+                    ("diag", HessianStructure::Diag),
+                    ("kfac", HessianStructure::Kfac),
+                    ("full", HessianStructure::Full),
+                ],
+            )
+            .map_err(err)?;
+        }
+        if let Some(v) = s("online_schedule")? {
+            on.cosine = pick(
+                "online_schedule",
+                &v,
+                &[("cosine", true), ("constant", false)],
+            )
+            .map_err(err)?;
+        }
+        if on.epochs == 0 || on.frequency == 0 || on.hyper_steps == 0 {
+            return Err(err(
+                "inference.online_epochs, online_frequency and online_hyper_steps must be at least 1".into(),
+            ));
+        }
+        if on.burn_in >= on.epochs {
+            return Err(err(format!(
+                "inference.online_burn_in ({}) must be below online_epochs ({}): the evidence is never evaluated otherwise",
+                on.burn_in, on.epochs
+            )));
         }
         Ok(o)
     }
@@ -399,7 +508,8 @@ pub struct LaplaceOutcome {
     pub options: LaplaceOptions,
     /// Parameters covered by the Gaussian.
     pub params: usize,
-    /// Log evidence at the configured prior and the MAP's σ.
+    /// Log evidence at the configured prior and the MAP's σ (online: at the hyperparameters
+    /// chosen during training, under the final structure).
     pub log_evidence_initial: f64,
     /// Log evidence at the chosen hyperparameters.
     pub log_evidence: f64,
@@ -409,8 +519,11 @@ pub struct LaplaceOutcome {
     pub sigma: Option<f64>,
     /// σ of the MAP fit, before tuning.
     pub sigma_map: Option<f64>,
-    /// Evidence-optimiser iterations.
+    /// Evidence-optimiser iterations (post hoc, or the refinement after online tuning).
     pub tuning_iterations: usize,
+    /// Online tuning: the evidence trace and the epoch kept (`tune = "online"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub online: Option<OnlineOutcome>,
     /// Curvature eigenvalues below zero that were clipped to zero (full and KFAC).
     pub clipped_eigenvalues: usize,
     /// The most negative eigenvalue before clipping (0 when none).
@@ -1213,7 +1326,7 @@ impl Evidence {
                     })
                     .collect()
             }
-            Tune::PostHoc => match o.prior_groups {
+            Tune::PostHoc | Tune::Online => match o.prior_groups {
                 PriorGroups::Global => vec![HyperGroup {
                     name: match o.subset {
                         Subset::All => "*".into(),
@@ -1260,7 +1373,7 @@ impl Evidence {
                 )));
             }
             g.loc = locs.first().copied().unwrap_or(0.0);
-            if o.tune == Tune::PostHoc {
+            if o.tune != Tune::None {
                 // Start from the mean configured precision of the group.
                 g.lambda = sum_prec / g.count.max(1) as f64;
             }
@@ -1340,56 +1453,99 @@ impl Evidence {
         self.sigma
     }
 
+    /// The hyperparameters as logs: log λ per group, then log σ when the noise is learned.
+    fn log_hypers(&self) -> Vec<f64> {
+        let mut z: Vec<f64> = self.groups.iter().map(|g| g.lambda.ln()).collect();
+        if self.learns_noise {
+            z.push(self.sigma.ln());
+        }
+        z
+    }
+
+    /// Sets the hyperparameters from their logs (see [`Evidence::log_hypers`]).
+    fn set_log_hypers(&mut self, z: &[f64]) {
+        let ng = self.groups.len();
+        for (g, v) in self.groups.iter_mut().zip(z) {
+            g.lambda = v.exp();
+        }
+        if self.learns_noise {
+            self.sigma = z[ng].exp();
+        }
+    }
+
+    /// Negative log evidence at log hyperparameters `z`; +∞ outside |z| ≤ 25 (precisions and σ
+    /// within e^±25) or where it is not finite, so that optimisers back off.
+    fn neg_log_evidence_at(&self, z: &[f64]) -> Result<f64> {
+        if z.iter().any(|v| !v.is_finite() || v.abs() > 25.0) {
+            return Ok(f64::INFINITY);
+        }
+        let ng = self.groups.len();
+        let lam: Vec<f64> = z[..ng].iter().map(|v| v.exp()).collect();
+        let sigma = if self.learns_noise {
+            z[ng].exp()
+        } else {
+            self.sigma
+        };
+        let v = -self.log_evidence(&lam, sigma)?;
+        Ok(if v.is_finite() { v } else { f64::INFINITY })
+    }
+
+    /// Negative log evidence at `z` and its gradient (central finite differences, h = 1e-5 on
+    /// the logs: truncation error O(h²) ≈ 1e-10 relative, round-off ≈ 1e-16·|value|/h).
+    fn neg_log_evidence_grad(&self, z: &[f64], g: &mut [f64]) -> Result<f64> {
+        let v = self.neg_log_evidence_at(z)?;
+        if !v.is_finite() {
+            return Ok(v);
+        }
+        let h = 1e-5;
+        let mut zz = z.to_vec();
+        for i in 0..z.len() {
+            zz[i] = z[i] + h;
+            let up = self.neg_log_evidence_at(&zz)?;
+            zz[i] = z[i] - h;
+            let dn = self.neg_log_evidence_at(&zz)?;
+            zz[i] = z[i];
+            g[i] = (up - dn) / (2.0 * h);
+            if !g[i].is_finite() {
+                g[i] = 0.0;
+            }
+        }
+        Ok(v)
+    }
+
     /// Maximises the evidence over the log prior precisions (and log σ when the noise is
     /// learned) with L-BFGS on central finite-difference gradients; returns the iterations.
     pub fn optimise(&mut self) -> Result<usize> {
-        let ng = self.groups.len();
-        let mut z0: Vec<f64> = self.groups.iter().map(|g| g.lambda.ln()).collect();
-        if self.learns_noise {
-            z0.push(self.sigma.ln());
-        }
+        let z0 = self.log_hypers();
         let this = &*self;
-        let eval = |z: &[f64]| -> Result<f64> {
-            if z.iter().any(|v| !v.is_finite() || v.abs() > 25.0) {
-                return Ok(f64::INFINITY);
-            }
-            let lam: Vec<f64> = z[..ng].iter().map(|v| v.exp()).collect();
-            let sigma = if this.learns_noise {
-                z[ng].exp()
-            } else {
-                this.sigma
-            };
-            let v = -this.log_evidence(&lam, sigma)?;
-            Ok(if v.is_finite() { v } else { f64::INFINITY })
-        };
-        let mut f = |z: &[f64], g: &mut [f64]| -> Result<f64> {
-            let v = eval(z)?;
-            if !v.is_finite() {
-                return Ok(v);
-            }
-            let h = 1e-5;
-            let mut zz = z.to_vec();
-            for i in 0..z.len() {
-                zz[i] = z[i] + h;
-                let up = eval(&zz)?;
-                zz[i] = z[i] - h;
-                let dn = eval(&zz)?;
-                zz[i] = z[i];
-                g[i] = (up - dn) / (2.0 * h);
-                if !g[i].is_finite() {
-                    g[i] = 0.0;
-                }
-            }
-            Ok(v)
-        };
+        let mut f = |z: &[f64], g: &mut [f64]| this.neg_log_evidence_grad(z, g);
         let r = crate::optim::lbfgs(&mut f, &z0, 200, 1e-12, 10)?;
-        for (g, z) in self.groups.iter_mut().zip(&r.x) {
-            g.lambda = z.exp();
-        }
-        if self.learns_noise {
-            self.sigma = r.x[ng].exp();
-        }
+        self.set_log_hypers(&r.x);
         Ok(r.iterations)
+    }
+
+    /// `steps` Adam steps up the evidence on the log hyperparameters (online tuning; `adam`
+    /// keeps its moments across calls); stops early if a step would leave the finite region.
+    fn ascend(&mut self, adam: &mut Adam, steps: usize) -> Result<()> {
+        let mut z = self.log_hypers();
+        let mut g = vec![0.0; z.len()];
+        for _ in 0..steps {
+            let v = self.neg_log_evidence_grad(&z, &mut g)?;
+            if !v.is_finite() {
+                return Err(Error::Numeric(
+                    "the Laplace evidence is not finite at the current hyperparameters during online tuning".into(),
+                ));
+            }
+            let before = z.clone();
+            g.iter_mut().for_each(|v| *v = -*v);
+            adam.step(&mut z, &g);
+            if !self.neg_log_evidence_at(&z)?.is_finite() {
+                z = before;
+                break;
+            }
+        }
+        self.set_log_hypers(&z);
+        Ok(())
     }
 
     /// Evidence at the current hyperparameters.
@@ -1442,9 +1598,227 @@ impl Evidence {
     }
 }
 
+/// One evidence evaluation during online tuning.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlineStep {
+    /// Epochs trained so far.
+    pub epoch: usize,
+    /// Log evidence (under the online structure) after this evaluation's hyperparameter steps.
+    pub log_evidence: f64,
+    /// Prior precision per group after the steps.
+    pub prior_precision: Vec<f64>,
+    /// σ after the steps (learned-noise Gaussian), standardised units.
+    pub sigma: Option<f64>,
+}
+
+/// What `tune = "online"` did: the evidence trace and the epoch kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnlineOutcome {
+    /// The settings.
+    pub options: OnlineOptions,
+    /// Names of the prior-precision groups, in the order of `trace[i].prior_precision`.
+    pub groups: Vec<String>,
+    /// Epoch whose network and hyperparameters were kept (best evidence).
+    pub best_epoch: usize,
+    /// The best log evidence under the online structure.
+    pub best_log_evidence: f64,
+    /// Every evaluation, in order.
+    pub trace: Vec<OnlineStep>,
+}
+
+/// A prior set with one Normal per network parameter group of `spec` (loc and precision taken
+/// from the first parameter of the group), plus the configured noise prior.
+fn per_group_priors(
+    spec: &ModelSpec,
+    loc: &[f64],
+    lam: &[f64],
+    configured: &ResolvedPriors,
+    note: &str,
+) -> PriorSet {
+    let layout = spec.layout();
+    let mut entries: Vec<Prior> = layout
+        .groups
+        .iter()
+        .filter(|g| g.kind != GroupKind::Noise)
+        .map(|g| Prior {
+            params: g.name.clone(),
+            distribution: Dist::Normal {
+                loc: loc[g.start],
+                scale: 1.0 / lam[g.start].sqrt(),
+            },
+            provenance: Provenance::default_with("online empirical Bayes", note),
+            on: Default::default(),
+        })
+        .collect();
+    if let Some((_, i)) = configured.assignment.iter().find(|(n, _)| n == "noise") {
+        entries.push(configured.priors[*i].clone());
+    }
+    PriorSet { priors: entries }
+}
+
+/// Trains the network with Adam for a fixed number of epochs under the current
+/// hyperparameters, taking evidence-gradient steps on them every few epochs (Immer et al.
+/// 2021, "Scalable marginal likelihood estimation for model selection in deep learning"). No
+/// validation rows: the epoch with the best evidence is kept. Returns the kept network (with
+/// log σ set to the tuned noise), the priors at that epoch, and the trace.
+fn train_online(
+    spec: &ModelSpec,
+    priors: &ResolvedPriors,
+    data: &Dataset,
+    train: &TrainConfig,
+    o: &LaplaceOptions,
+    seed: u64,
+    progress: &dyn Progress,
+) -> Result<(PointFit, PriorSet, OnlineOutcome)> {
+    let on = &o.online;
+    if train.optimizer != crate::config::Optimizer::Adam {
+        return Err(Error::Invalid(
+            "tune = \"online\" trains the network with Adam (minibatches between evidence steps); set training.optimizer = \"adam\" or use tune = \"post-hoc\"".into(),
+        ));
+    }
+    if train.weight_decay != 0.0 || train.l1 != 0.0 {
+        return Err(Error::Invalid(
+            "tune = \"online\" learns the prior precision from the evidence; a training.weight_decay or training.l1 penalty would add a second, hidden prior — remove it".into(),
+        ));
+    }
+    let (loc, mut lam) = gaussian_prior(spec, priors)?;
+    let nd = spec.mlp.dim();
+    let learns_noise = spec.likelihood.learns_noise();
+    let layout = spec.layout();
+    let ev_opts = LaplaceOptions {
+        hessian: on.hessian,
+        ..o.clone()
+    };
+    let mut theta = spec.init(&mut rng::stream(seed, 0x1417));
+    if learns_noise {
+        // σ = 1 on the standardised target: the scale of the data before anything is learned.
+        theta[nd] = 0.0;
+    }
+    let mut model = crate::model::Model::new(spec.clone(), None, data)?;
+    let n = model.rows();
+    let bs = if train.batch_size == 0 {
+        n
+    } else {
+        train.batch_size.min(n)
+    };
+    let mut adam = Adam::new(theta.len(), train.learning_rate);
+    let mut hyper_adam: Option<Adam> = None;
+    let mut grad = vec![0.0; theta.len()];
+    let mut r = rng::stream(seed, 0xada);
+    let mut losses = Vec::with_capacity(on.epochs);
+    let mut steps: Vec<OnlineStep> = Vec::new();
+    let mut group_names = Vec::new();
+    let mut best: Option<(f64, usize, Vec<f64>, Vec<f64>)> = None;
+    let note = "prior precision set by online evidence maximisation during training";
+    progress.start(on.epochs as u64, "Adam (online evidence)");
+    for epoch in 0..on.epochs {
+        if on.cosine {
+            adam.lr = train.learning_rate
+                * 0.5
+                * (1.0 + (std::f64::consts::PI * epoch as f64 / on.epochs as f64).cos());
+        }
+        let perm = rng::permutation(&mut r, n);
+        let mut total = 0.0;
+        let mut batches = 0;
+        for chunk in perm.chunks(bs) {
+            let mut lp = model.logp_grad_batch(&theta, chunk, &mut grad).map_err(|e| {
+                Error::Numeric(format!(
+                    "online training diverged at epoch {} ({e}); try a smaller training.learning_rate (now {})",
+                    epoch + 1,
+                    train.learning_rate
+                ))
+            })?;
+            for i in 0..nd {
+                let d = theta[i] - loc[i];
+                lp -= 0.5 * lam[i] * d * d;
+                grad[i] -= lam[i] * d;
+            }
+            if learns_noise {
+                // σ is a hyperparameter here: only the evidence moves it.
+                grad[nd] = 0.0;
+            }
+            adam.step(&mut theta, &grad);
+            total -= lp;
+            batches += 1;
+        }
+        losses.push(total / batches as f64);
+        let done = epoch + 1;
+        let due = done > on.burn_in
+            && ((done - on.burn_in).is_multiple_of(on.frequency) || done == on.epochs);
+        if due {
+            let ps = per_group_priors(spec, &loc, &lam, priors, note);
+            let rp = ps.resolve(&layout, "online tuning")?;
+            let mut ev = Evidence::new(spec, &theta, data, &rp, &ev_opts)?;
+            let adam_h =
+                hyper_adam.get_or_insert_with(|| Adam::new(ev.log_hypers().len(), on.hyper_lr));
+            ev.ascend(adam_h, on.hyper_steps)?;
+            let le = ev.current()?;
+            if !le.is_finite() {
+                return Err(Error::Numeric(format!(
+                    "the Laplace evidence is not finite at epoch {done} of online tuning"
+                )));
+            }
+            let subset_start = match o.subset {
+                Subset::All => 0,
+                Subset::LastLayer => last_layer_range(&spec.mlp).start,
+            };
+            for g in &ev.groups {
+                for rg in &g.ranges {
+                    for i in rg.clone() {
+                        lam[i + subset_start] = g.lambda;
+                    }
+                }
+            }
+            if learns_noise {
+                theta[nd] = ev.sigma.ln();
+            }
+            if group_names.is_empty() {
+                group_names = ev.groups.iter().map(|g| g.name.clone()).collect();
+            }
+            steps.push(OnlineStep {
+                epoch: done,
+                log_evidence: le,
+                prior_precision: ev.precisions(),
+                sigma: learns_noise.then_some(ev.sigma),
+            });
+            if best.as_ref().is_none_or(|b| le > b.0) {
+                best = Some((le, done, theta.clone(), lam.clone()));
+            }
+            progress.tick(done as u64, &format!("log evidence {le:.2}"));
+        } else {
+            progress.tick(done as u64, &format!("loss {:.3}", total / batches as f64));
+        }
+    }
+    progress.finish();
+    let Some((best_ev, best_epoch, best_theta, best_lam)) = best else {
+        return Err(Error::Invalid(
+            "online tuning never evaluated the evidence (online_burn_in ≥ online_epochs)".into(),
+        ));
+    };
+    let ps = per_group_priors(spec, &loc, &best_lam, priors, note);
+    Ok((
+        PointFit {
+            theta: best_theta,
+            steps: losses.len(),
+            trace: losses,
+            early_stopping_epoch: None,
+            validation_log_lik: None,
+            converged: true,
+        },
+        ps,
+        OnlineOutcome {
+            options: on.clone(),
+            groups: group_names,
+            best_epoch,
+            best_log_evidence: best_ev,
+            trace: steps,
+        },
+    ))
+}
+
 /// Fits a Laplace approximation: MAP under the configured (Gaussian) prior on standardised
-/// `data`, curvature, evidence tuning, posterior. `fingerprint` names the data in the tuned
-/// prior's provenance.
+/// `data` (or, with `tune = "online"`, under hyperparameters tuned during training), curvature,
+/// evidence tuning, posterior. `fingerprint` names the data in the tuned prior's provenance.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_laplace(
     spec: &ModelSpec,
@@ -1459,6 +1833,21 @@ pub fn fit_laplace(
 ) -> Result<LaplaceFit> {
     lik_kind(&spec.likelihood)?;
     gaussian_prior(spec, priors)?;
+    if o.tune == Tune::Online {
+        let (map, start, online) = train_online(spec, priors, data, train, o, seed, progress)?;
+        let start = start.resolve(&spec.layout(), "online tuning")?;
+        return laplace_core(
+            spec,
+            prior_set,
+            priors,
+            &start,
+            data,
+            map,
+            o,
+            fingerprint,
+            Some(online),
+        );
+    }
     let map = train_point(spec, Some(priors), data, train, seed, progress)?;
     laplace_at(spec, prior_set, priors, data, map, o, fingerprint)
 }
@@ -1473,11 +1862,43 @@ pub fn laplace_at(
     o: &LaplaceOptions,
     fingerprint: &str,
 ) -> Result<LaplaceFit> {
+    if o.tune == Tune::Online {
+        return Err(Error::Invalid(
+            "tune = \"online\" tunes during training; it cannot start from a trained network (use fit_laplace, or tune = \"post-hoc\")".into(),
+        ));
+    }
+    laplace_core(
+        spec,
+        prior_set,
+        priors,
+        priors,
+        data,
+        map,
+        o,
+        fingerprint,
+        None,
+    )
+}
+
+/// Laplace around `map`; the evidence starts from the precisions of `start` (the configured
+/// priors, or those chosen online) and the write-back keeps configured priors from `priors`.
+#[allow(clippy::too_many_arguments)]
+fn laplace_core(
+    spec: &ModelSpec,
+    prior_set: &PriorSet,
+    priors: &ResolvedPriors,
+    start: &ResolvedPriors,
+    data: &Dataset,
+    map: PointFit,
+    o: &LaplaceOptions,
+    fingerprint: &str,
+    online: Option<OnlineOutcome>,
+) -> Result<LaplaceFit> {
     let theta = map.theta.clone();
-    let mut ev = Evidence::new(spec, &theta, data, priors, o)?;
+    let mut ev = Evidence::new(spec, &theta, data, start, o)?;
     let initial = ev.current()?;
     let sigma_map = (ev.kind == LikKind::Gaussian).then_some(ev.sigma);
-    let iterations = if o.tune == Tune::PostHoc {
+    let iterations = if o.tune == Tune::PostHoc || (o.tune == Tune::Online && o.online.refine) {
         ev.optimise()?
     } else {
         0
@@ -1488,7 +1909,19 @@ pub fn laplace_at(
         Subset::LastLayer => last_layer_range(&spec.mlp),
     };
     let (posterior, jitter) = ev.posterior(&theta, subset.clone(), o, spec)?;
-    let tuned_priors = (o.tune == Tune::PostHoc).then(|| {
+    let how = match &online {
+        Some(t) => format!(
+            "log evidence {initial:.3} at the hyperparameters chosen online (under {} curvature), {final_ev:.3} here; the network was trained for {} epochs with the prior precision and noise updated every {} epochs by the evidence (Immer et al. 2021) and kept at epoch {} (best evidence)",
+            setting_name(&t.options.hessian),
+            t.options.epochs,
+            t.options.frequency,
+            t.best_epoch
+        ),
+        None => format!(
+            "log evidence {initial:.3} at the configured prior, {final_ev:.3} here; the MAP was trained under the configured prior"
+        ),
+    };
+    let tuned_priors = (o.tune != Tune::None).then(|| {
         let mut entries: Vec<Prior> = ev
             .groups
             .iter()
@@ -1501,11 +1934,9 @@ pub fn laplace_at(
                 provenance: Provenance::factual(
                     format!("empirical Bayes (Laplace evidence) on {fingerprint}"),
                     format!(
-                        "prior precision {:.4} maximises the Laplace log marginal likelihood ({}); log evidence {:.3} at the configured prior, {:.3} here; the MAP was trained under the configured prior",
+                        "prior precision {:.4} maximises the Laplace log marginal likelihood ({}); {how}",
                         g.lambda,
                         o.describe(),
-                        initial,
-                        final_ev
                     ),
                 ),
                 on: Default::default(),
@@ -1542,6 +1973,7 @@ pub fn laplace_at(
         sigma: sigma_map.map(|_| ev.sigma),
         sigma_map,
         tuning_iterations: iterations,
+        online,
         clipped_eigenvalues: ev.clipped,
         most_negative_eigenvalue: ev.most_negative,
         jitter,

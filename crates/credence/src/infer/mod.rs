@@ -18,8 +18,8 @@ pub mod sgmcmc;
 pub use draws::{predict_draws, DrawsPosterior, PredictiveBuilder};
 pub use laplace::{
     fit_laplace, laplace_at, CurvatureKind, Evidence, HessianStructure, LaplaceFit, LaplaceOptions,
-    LaplaceOutcome, LaplacePosterior, LaplacePredictive, PriorGroups, Subset, Tune,
-    MAX_FULL_PARAMS,
+    LaplaceOutcome, LaplacePosterior, LaplacePredictive, OnlineOptions, OnlineOutcome, OnlineStep,
+    PriorGroups, Subset, Tune, MAX_FULL_PARAMS,
 };
 pub use mcmc::{fit_mcmc, McmcOutcome, McmcSettings};
 pub use point::{train_point, PointFit};

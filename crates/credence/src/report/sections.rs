@@ -553,7 +553,70 @@ fn training(inp: &ReportInput<'_>) -> Result<String> {
             }
         }
     }
-    if let Some(e) = o.get("early_stopping_epoch").and_then(|v| v.as_u64()) {
+    // Laplace: the network's objective per epoch, and the evidence trace of online tuning.
+    let online = o.get("online");
+    // (title, y label, points); x is the epoch.
+    type Trace<'t> = (&'t str, &'t str, Vec<(f64, f64)>);
+    let mut laplace_series: Vec<Trace> = Vec::new();
+    if let Some(v) = o
+        .get("map")
+        .and_then(|m| m.get("trace"))
+        .and_then(|t| t.as_array())
+    {
+        let pts = v
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| x.as_f64().map(|y| (i as f64 + 1.0, y)))
+            .collect();
+        laplace_series.push((
+            "network objective per epoch (negative log joint)",
+            "trace",
+            pts,
+        ));
+    }
+    if let Some(v) = online
+        .and_then(|m| m.get("trace"))
+        .and_then(|t| t.as_array())
+    {
+        let pts = v
+            .iter()
+            .filter_map(|x| Some((x.get("epoch")?.as_f64()?, x.get("log_evidence")?.as_f64()?)))
+            .collect();
+        laplace_series.push(("log evidence during online tuning", "log evidence", pts));
+    }
+    for (title, y_label, pts) in laplace_series {
+        if pts.len() > 1 {
+            body.push_str(&line_plot(
+                &LinePlot {
+                    title: title.into(),
+                    x_label: "epoch".into(),
+                    y_label: y_label.into(),
+                    series: vec![Series::line(y_label, pts)],
+                },
+                640,
+                320,
+            )?);
+        }
+    }
+    if let Some(on) = online {
+        let epoch = on.get("best_epoch").and_then(|v| v.as_u64());
+        let ev = on.get("best_log_evidence").and_then(|v| v.as_f64());
+        if let (Some(e), Some(v)) = (epoch, ev) {
+            body.push_str(&p(&format!(
+                "Online evidence tuning kept the network and hyperparameters of epoch {e} (log evidence {}, no held-out rows used).",
+                fmt(v)
+            )));
+        }
+    }
+    if let Some(e) = o
+        .get("early_stopping_epoch")
+        .and_then(|v| v.as_u64())
+        .or_else(|| {
+            o.get("map")
+                .and_then(|m| m.get("early_stopping_epoch"))
+                .and_then(|v| v.as_u64())
+        })
+    {
         body.push_str(&p(&format!(
             "Early stopping chose {e} epochs on held-out training rows."
         )));
