@@ -516,9 +516,14 @@ fn fit_inner(
                 // A per-parameter (transferred) prior is kept as is: the evidence does not retune
                 // it, and KFAC's one precision per layer cannot hold it.
                 if config.inference.contains_key("tune") && lopts.tune != infer::Tune::None {
-                    return Err(Error::Invalid(
-                        "tune = \"post-hoc\" would replace the transferred per-parameter prior by a tuned isotropic one; remove it (the transferred prior is kept, tune = \"none\")".into(),
-                    ));
+                    let tune = if lopts.tune == infer::Tune::Online {
+                        "online"
+                    } else {
+                        "post-hoc"
+                    };
+                    return Err(Error::Invalid(format!(
+                        "tune = \"{tune}\" would replace the transferred per-parameter prior by a tuned one per group; remove it (the transferred prior is kept, tune = \"none\")"
+                    )));
                 }
                 lopts.tune = infer::Tune::None;
                 if !config.inference.contains_key("hessian") {
