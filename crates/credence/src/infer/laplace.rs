@@ -1648,6 +1648,7 @@ fn per_group_priors(
             },
             provenance: Provenance::default_with("online empirical Bayes", note),
             on: Default::default(),
+            per_parameter: None,
         })
         .collect();
     if let Some((_, i)) = configured.assignment.iter().find(|(n, _)| n == "noise") {
