@@ -175,6 +175,8 @@ struct RawPrior {
     provenance: Option<Provenance>,
     #[serde(default)]
     on: NoiseParam,
+    #[serde(default)]
+    hierarchy: Option<crate::prior::Hierarchy>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -266,6 +268,7 @@ impl Config {
                 distribution,
                 provenance,
                 on: p.on,
+                hierarchy: p.hierarchy,
             });
         }
         let priors = if priors.is_empty() {

@@ -158,6 +158,21 @@ pub fn fit(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<Fitt
         .as_ref()
         .map(|p| p.resolve(&layout, &config.source))
         .transpose()?;
+    if let Some(r) = resolved.as_mut() {
+        r.hierarchy.name_inputs(&data.feature_names);
+        if !r.hierarchy.is_empty()
+            && !matches!(
+                opts.method,
+                Method::Laplace | Method::Vi | Method::Nuts | Method::Hmc
+            )
+        {
+            return Err(Error::Invalid(format!(
+                "the prior on {} has a learned scale (hierarchy); {} would treat it as fixed. Hierarchical priors are supported by laplace (evidence), vi and nuts/hmc (non-centred)",
+                r.hierarchy.blocks[0].group,
+                opts.method.name()
+            )));
+        }
+    }
     let (posterior, outcome): (Box<dyn Posterior>, serde_json::Value) = match opts.method {
         Method::Mle | Method::Map => {
             let pf = infer::train_point(

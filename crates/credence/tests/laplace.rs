@@ -35,6 +35,7 @@ fn normal_prior(scale: f64) -> PriorSet {
             distribution: Dist::Normal { loc: 0.0, scale },
             provenance: Provenance::default_with("test", "known prior"),
             on: Default::default(),
+            hierarchy: None,
         }],
     }
 }

@@ -40,6 +40,7 @@ fn problem() -> (ModelSpec, ResolvedPriors, Dataset) {
             },
             provenance: Provenance::default_with("test", "unit normal"),
             on: NoiseParam::Scale,
+            hierarchy: None,
         }],
     }
     .resolve(&spec.layout(), "test")

@@ -33,6 +33,7 @@ fn prior(d: Dist) -> PriorSet {
             distribution: d,
             provenance: Provenance::default_with("test", "equivalent of a penalty"),
             on: NoiseParam::Scale,
+            hierarchy: None,
         }],
     }
 }

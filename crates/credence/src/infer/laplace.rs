@@ -25,6 +25,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+mod hier;
+
 /// Which weights the Gaussian covers (the others stay at the MAP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -107,6 +109,8 @@ pub struct LaplaceOptions {
     pub samples: usize,
     /// Largest parameter count for `hessian = "full"`.
     pub max_full_params: usize,
+    /// Hierarchical priors: MAP ↔ evidence alternations that learn the scales.
+    pub hierarchy_rounds: usize,
 }
 
 /// The default limit of `hessian = "full"`: a 4000 × 4000 precision is 128 MB and its
@@ -124,6 +128,7 @@ impl Default for LaplaceOptions {
             prior_groups: PriorGroups::Layer,
             samples: 100,
             max_full_params: MAX_FULL_PARAMS,
+            hierarchy_rounds: 2,
         }
     }
 }
@@ -177,11 +182,12 @@ impl LaplaceOptions {
                 "prior_groups",
                 "samples",
                 "max_full_params",
+                "hierarchy_rounds",
             ]
             .contains(&k.as_str())
             {
                 return Err(err(format!(
-                    "inference.{k} is not a Laplace setting; known: subset, hessian, curvature, predictive, tune, prior_groups, samples, max_full_params"
+                    "inference.{k} is not a Laplace setting; known: subset, hessian, curvature, predictive, tune, prior_groups, samples, max_full_params, hierarchy_rounds"
                 )));
             }
         }
@@ -262,6 +268,12 @@ impl LaplaceOptions {
                 ));
             }
             o.max_full_params = n;
+        }
+        if let Some(n) = int("hierarchy_rounds")? {
+            if n == 0 {
+                return Err(err("inference.hierarchy_rounds must be at least 1".into()));
+            }
+            o.hierarchy_rounds = n;
         }
         if groups.is_some() && o.tune == Tune::None {
             return Err(err(
@@ -417,6 +429,9 @@ pub struct LaplaceOutcome {
     pub most_negative_eigenvalue: f64,
     /// Jitter added to the diagonal of the posterior precision for its Cholesky factor (0 when none).
     pub jitter: f64,
+    /// Hierarchical priors: the learned scales and the ARD ranking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hierarchy: Option<super::hierarchical::HierarchySummary>,
 }
 
 /// The result of `fit_laplace`.
@@ -1423,6 +1438,18 @@ pub fn fit_laplace(
 ) -> Result<LaplaceFit> {
     lik_kind(&spec.likelihood)?;
     gaussian_prior(spec, priors)?;
+    if !priors.hierarchy.is_empty() {
+        return hier::fit_hierarchical(
+            spec,
+            priors,
+            data,
+            train,
+            o,
+            seed,
+            progress,
+            fingerprint,
+        );
+    }
     let map = train_point(spec, Some(priors), data, train, seed, progress)?;
     laplace_at(spec, prior_set, priors, data, map, o, fingerprint)
 }
@@ -1473,6 +1500,7 @@ pub fn laplace_at(
                     ),
                 ),
                 on: Default::default(),
+                hierarchy: None,
             })
             .collect();
         // Keep the configured priors that still cover groups outside the tuned ones.
@@ -1508,6 +1536,7 @@ pub fn laplace_at(
         clipped_eigenvalues: ev.clipped,
         most_negative_eigenvalue: ev.most_negative,
         jitter,
+        hierarchy: None,
     };
     Ok(LaplaceFit {
         posterior,

@@ -1,9 +1,11 @@
 //! Priors with provenance: each parameter group gets a distribution and a record of where the
 //! belief comes from (evidence, values, or a labelled default).
 
+pub mod hierarchy;
 mod provenance;
 mod set;
 
+pub use hierarchy::{Hierarchy, HierarchyKind, ResolvedHierarchy, ScaleBlock};
 pub use provenance::{Provenance, ProvenanceKind};
 pub use set::{NoiseParam, Prior, PriorSet, ResolvedPriors};
 
