@@ -57,11 +57,14 @@ pub fn print_priors(record: &FitRecord) {
                     .filter(|(_, j)| *j == i)
                     .map(|(g, _)| g.as_str())
                     .collect();
-                let on = if p.params == "noise" {
+                let mut on = if p.params == "noise" {
                     format!(" (on the noise {:?})", p.on).to_lowercase()
                 } else {
                     String::new()
                 };
+                if let Some(h) = &p.hierarchy {
+                    on.push_str(&format!(", scale × learned s ({})", h.describe()));
+                }
                 println!(
                     "  {}: {} ~ {}{}\n      covers: {}\n      provenance: {}",
                     record.method,

@@ -93,9 +93,12 @@ pub fn prior_summary(priors: Option<&PriorSet>) -> String {
             .iter()
             .map(|p| {
                 format!(
-                    "{} ~ {} [{}]",
+                    "{} ~ {}{} [{}]",
                     p.params,
                     p.distribution.describe(),
+                    p.hierarchy
+                        .as_ref()
+                        .map_or(String::new(), |h| format!(" × learned scale ({})", h.describe())),
                     p.provenance.kind.as_str()
                 )
             })
