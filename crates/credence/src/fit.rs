@@ -96,9 +96,10 @@ pub fn prior_summary(priors: Option<&PriorSet>) -> String {
                     "{} ~ {}{} [{}]",
                     p.params,
                     p.distribution.describe(),
-                    p.hierarchy
-                        .as_ref()
-                        .map_or(String::new(), |h| format!(" × learned scale ({})", h.describe())),
+                    p.hierarchy.as_ref().map_or(String::new(), |h| format!(
+                        " × learned scale ({})",
+                        h.describe()
+                    )),
                     p.provenance.kind.as_str()
                 )
             })

@@ -184,12 +184,15 @@ impl HierarchySummary {
         if has_diag {
             head.push_str(&format!(" {:>7} {:>8}", "R-hat", "ESS bulk"));
         }
-        l.push(head);
-        for s in self
+        let plain: Vec<&ScaleEstimate> = self
             .scales
             .iter()
             .filter(|s| !s.name.contains("[local ") && !s.name.contains("[input="))
-        {
+            .collect();
+        if !plain.is_empty() {
+            l.push(head);
+        }
+        for s in plain {
             l.push(Self::line(s, has_interval, has_diag));
         }
         if !locals.is_empty() {
@@ -203,7 +206,10 @@ impl HierarchySummary {
                 v[(9 * v.len()) / 10],
                 v[v.len() - 1]
             ));
-            let worst_rhat = locals.iter().filter_map(|s| s.rhat).fold(f64::NAN, f64::max);
+            let worst_rhat = locals
+                .iter()
+                .filter_map(|s| s.rhat)
+                .fold(f64::NAN, f64::max);
             if worst_rhat.is_finite() {
                 l.push(format!("  largest R-hat of a local scale {worst_rhat:.3}"));
             }

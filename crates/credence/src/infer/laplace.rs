@@ -1439,16 +1439,7 @@ pub fn fit_laplace(
     lik_kind(&spec.likelihood)?;
     gaussian_prior(spec, priors)?;
     if !priors.hierarchy.is_empty() {
-        return hier::fit_hierarchical(
-            spec,
-            priors,
-            data,
-            train,
-            o,
-            seed,
-            progress,
-            fingerprint,
-        );
+        return hier::fit_hierarchical(spec, priors, data, train, o, seed, progress, fingerprint);
     }
     let map = train_point(spec, Some(priors), data, train, seed, progress)?;
     laplace_at(spec, prior_set, priors, data, map, o, fingerprint)

@@ -415,7 +415,9 @@ pub fn fit_mcmc(
     progress: &dyn Progress,
 ) -> Result<(DrawsPosterior, McmcOutcome)> {
     let settings = McmcSettings::from_table(method, inference, file)?;
-    let hier = priors.map(|p| p.hierarchy.clone()).filter(|h| !h.is_empty());
+    let hier = priors
+        .map(|p| p.hierarchy.clone())
+        .filter(|h| !h.is_empty());
     if hier.is_some() && matches!(method, Method::Sgld | Method::Sghmc) {
         return Err(Error::Invalid(format!(
             "{} does not support hierarchical priors (learned scales); use nuts or hmc (non-centred), vi or laplace",

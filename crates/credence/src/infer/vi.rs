@@ -489,8 +489,7 @@ pub fn fit_vi(
             // The KL is subtracted with weight β: accumulate its gradient separately.
             kg_mu.fill(0.0);
             kg_s.fill(0.0);
-            let (mut kl, closed) =
-                kl_grad(&groups, mu, s, opts.kl, &mut r, &mut kg_mu, &mut kg_s);
+            let (mut kl, closed) = kl_grad(&groups, mu, s, opts.kl, &mut r, &mut kg_mu, &mut kg_s);
             all_closed &= closed;
             if ns > 0 {
                 kg_m.fill(0.0);

@@ -28,8 +28,8 @@ fn groups(
     let (loc, prec) = gaussian_prior(spec, priors)?;
     let mut out = Vec::new();
     let mut rep = Vec::new();
-    let hg = |name: String, r: std::ops::Range<usize>, layer: usize, lambda: f64, loc: f64| {
-        HyperGroup {
+    let hg =
+        |name: String, r: std::ops::Range<usize>, layer: usize, lambda: f64, loc: f64| HyperGroup {
             name,
             ranges: vec![r],
             layers: vec![layer],
@@ -37,8 +37,7 @@ fn groups(
             loc,
             count: 0,
             sq: 0.0,
-        }
-    };
+        };
     for g in spec.layout().groups.iter() {
         if g.kind == GroupKind::Noise || h.covers(g.start) {
             continue;
@@ -78,7 +77,13 @@ fn groups(
             }
             HierarchyKind::Horseshoe => {
                 for (i, j) in b.range.clone().enumerate() {
-                    out.push(hg(format!("{}[{}]", b.group, i + 1), j..j + 1, l, 1.0, b.loc));
+                    out.push(hg(
+                        format!("{}[{}]", b.group, i + 1),
+                        j..j + 1,
+                        l,
+                        1.0,
+                        b.loc,
+                    ));
                     rep.push(Some(j));
                 }
             }
@@ -152,7 +157,12 @@ fn inverse_diag(ev: &Evidence, lam: &[f64], s: f64) -> Result<Vec<f64>> {
 
 /// Maximises log evidence + log hyperprior over the log scales (and log σ); returns the log
 /// scales, the objective's value and the L-BFGS iterations. Sets the evidence's precisions and σ.
-fn tune(ev: &mut Evidence, h: &ResolvedHierarchy, rep: &[Option<usize>], u0: &[f64]) -> Result<(Vec<f64>, usize)> {
+fn tune(
+    ev: &mut Evidence,
+    h: &ResolvedHierarchy,
+    rep: &[Option<usize>],
+    u0: &[f64],
+) -> Result<(Vec<f64>, usize)> {
     let ns = u0.len();
     let p = ev.group_of.len();
     let fixed: Vec<f64> = ev.groups.iter().map(|g| g.lambda).collect();
@@ -178,7 +188,11 @@ fn tune(ev: &mut Evidence, h: &ResolvedHierarchy, rep: &[Option<usize>], u0: &[f
             return Ok(f64::INFINITY);
         }
         let u = &x[..ns];
-        let sigma = if this.learns_noise { x[ns].exp() } else { this.sigma };
+        let sigma = if this.learns_noise {
+            x[ns].exp()
+        } else {
+            this.sigma
+        };
         let (lam, info) = lam_at(u);
         g.iter_mut().for_each(|v| *v = 0.0);
         let mut gu = vec![0.0; ns];
