@@ -417,3 +417,44 @@ provenance = { kind = "default", source = "test" }
         assert!(e.contains(needle), "{e}");
     }
 }
+
+#[test]
+fn learned_scales_set_the_prior_variances_of_reports() {
+    let cfg = Config::parse(
+        "ard.toml",
+        &format!("{ARD}\n[inference]\nhessian = \"diag\""),
+    )
+    .unwrap();
+    let data = boston_noise();
+    let m = fit(
+        &data,
+        &cfg,
+        FitOptions {
+            method: Method::Laplace,
+            seed: 1,
+            progress: &Silent,
+            strict_columns: true,
+        },
+    )
+    .unwrap();
+    let set = m.record.priors.clone().unwrap();
+    let mut r = set.resolve(&m.record.model.layout(), "t").unwrap();
+    r.hierarchy.name_inputs(&data.feature_names);
+    let before = r.variances(m.record.model.dim());
+    assert!(credence::infer::hierarchical::apply_learned_scales(
+        &m.record.outcome,
+        &mut r
+    ));
+    let after = r.variances(m.record.model.dim());
+    // Row 6 of layer1.weight (NOISE, 8 weights) has variance = its learned scale².
+    let h: HierarchySummary =
+        serde_json::from_value(m.record.outcome["hierarchy"].clone()).unwrap();
+    let noise = h
+        .scales
+        .iter()
+        .find(|s| s.name == "layer1.weight[input=NOISE]")
+        .unwrap()
+        .scale;
+    assert!((after[5 * 8] - noise * noise).abs() < 1e-12);
+    assert!(after[5 * 8] < before[5 * 8]);
+}

@@ -309,3 +309,29 @@ pub fn split_draws<D: LogDensity>(
         .collect();
     (est, us)
 }
+
+/// Sets the fixed log scales of `priors` to the scales a fit learned (read from a fit record's
+/// `outcome.hierarchy`), so that prior variances in reports are those at the learned scales.
+/// Returns whether anything was applied.
+pub fn apply_learned_scales(
+    outcome: &serde_json::Value,
+    priors: &mut crate::prior::ResolvedPriors,
+) -> bool {
+    let Some(s) = outcome
+        .get("hierarchy")
+        .and_then(|v| serde_json::from_value::<HierarchySummary>(v.clone()).ok())
+    else {
+        return false;
+    };
+    let labels = priors.hierarchy.labels();
+    let mut applied = false;
+    for (k, name) in labels.iter().enumerate() {
+        if let Some(e) = s.scales.iter().find(|e| &e.name == name) {
+            if e.scale > 0.0 && e.scale.is_finite() {
+                priors.hierarchy.fixed[k] = e.scale.ln();
+                applied = true;
+            }
+        }
+    }
+    applied
+}
