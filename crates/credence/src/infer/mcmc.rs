@@ -478,7 +478,7 @@ pub fn fit_mcmc(
     let mut scale_quantities = Vec::new();
     let samples = match (method, &hier) {
         (Method::Sgld | Method::Sghmc, _) => {
-            sample_from_sg(&model, &settings.sg, seed, &inits, progress)?
+            sample_sg(&model, &settings.sg, seed, &inits, progress)?
         }
         (_, None) => sample_from(&model, &settings.sample, seed, &inits, progress)?,
         (_, Some(h)) => {
@@ -568,17 +568,6 @@ pub fn fit_mcmc(
         },
         outcome,
     ))
-}
-
-/// The stochastic-gradient samplers (no hierarchical priors).
-fn sample_from_sg(
-    model: &Model,
-    o: &SgOptions,
-    seed: u64,
-    inits: &[Vec<f64>],
-    progress: &dyn Progress,
-) -> Result<Samples> {
-    sample_sg(model, o, seed, inits, progress)
 }
 
 /// A `u64` drawn from a generator (seed derivation for sub-streams).
