@@ -57,7 +57,7 @@ pub fn print_priors(record: &FitRecord) {
                     .filter(|(_, j)| *j == i)
                     .map(|(g, _)| g.as_str())
                     .collect();
-                let on = if p.params == "noise" {
+                let mut on = if p.params == "noise" {
                     format!(" (on the noise {:?})", p.on).to_lowercase()
                 } else {
                     String::new()
@@ -70,6 +70,9 @@ pub fn print_priors(record: &FitRecord) {
                     ),
                     None => p.distribution.describe(),
                 };
+                if let Some(h) = &p.hierarchy {
+                    on.push_str(&format!(", scale × learned s ({})", h.describe()));
+                }
                 println!(
                     "  {}: {} ~ {}{}\n      covers: {}\n      provenance: {}",
                     record.method,

@@ -9,6 +9,7 @@ use credence::config::LikelihoodConfig;
 use credence::data::Dataset;
 use credence::eval::{metrics, ood_metrics, Metrics};
 use credence::fit::{fit as fit_model, FitOptions};
+use credence::infer::hierarchical::HierarchySummary;
 use credence::infer::McmcOutcome;
 use credence::{Method, Predictive};
 
@@ -71,6 +72,17 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         io::print_priors(&model.record);
         if let Some(n) = &transfer_noise {
             println!("  transferred prior: per-parameter Normals from the saved posterior (standardisation reused); noise prior: {n}");
+        }
+        if let Some(h) = model
+            .record
+            .outcome
+            .get("hierarchy")
+            .and_then(|v| serde_json::from_value::<HierarchySummary>(v.clone()).ok())
+        {
+            println!("hierarchical scales:");
+            for line in h.report_lines() {
+                println!("  {line}");
+            }
         }
         if let Some(info) = &model.record.information {
             println!(

@@ -175,6 +175,8 @@ struct RawPrior {
     provenance: Option<Provenance>,
     #[serde(default)]
     on: NoiseParam,
+    #[serde(default)]
+    hierarchy: Option<crate::prior::Hierarchy>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -267,6 +269,7 @@ impl Config {
                 provenance,
                 on: p.on,
                 per_parameter: None,
+                hierarchy: p.hierarchy,
             });
         }
         let priors = if priors.is_empty() {

@@ -97,7 +97,7 @@ pub fn prior_summary(priors: Option<&PriorSet>) -> String {
             .iter()
             .map(|p| {
                 format!(
-                    "{} ~ {}{} [{}]",
+                    "{} ~ {}{}{} [{}]",
                     p.params,
                     if p.per_parameter.is_some() {
                         "per-parameter Normals, summary "
@@ -105,6 +105,10 @@ pub fn prior_summary(priors: Option<&PriorSet>) -> String {
                         ""
                     },
                     p.distribution.describe(),
+                    p.hierarchy.as_ref().map_or(String::new(), |h| format!(
+                        " × learned scale ({})",
+                        h.describe()
+                    )),
                     p.provenance.kind.as_str()
                 )
             })
@@ -425,6 +429,21 @@ fn fit_inner(
         .as_ref()
         .map(|p| p.resolve(&layout, &config.source))
         .transpose()?;
+    if let Some(r) = resolved.as_mut() {
+        r.hierarchy.name_inputs(&data.feature_names);
+        if !r.hierarchy.is_empty()
+            && !matches!(
+                opts.method,
+                Method::Laplace | Method::Vi | Method::Nuts | Method::Hmc
+            )
+        {
+            return Err(Error::Invalid(format!(
+                "the prior on {} has a learned scale (hierarchy); {} would treat it as fixed. Hierarchical priors are supported by laplace (evidence), vi and nuts/hmc (non-centred)",
+                r.hierarchy.blocks[0].group,
+                opts.method.name()
+            )));
+        }
+    }
     let (posterior, outcome): (Box<dyn Posterior>, serde_json::Value) = match opts.method {
         Method::Mle | Method::Map => {
             let pf = infer::train_point(

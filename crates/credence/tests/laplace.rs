@@ -36,6 +36,7 @@ fn normal_prior(scale: f64) -> PriorSet {
             provenance: Provenance::default_with("test", "known prior"),
             on: Default::default(),
             per_parameter: None,
+            hierarchy: None,
         }],
     }
 }

@@ -41,6 +41,7 @@ fn problem() -> (ModelSpec, ResolvedPriors, Dataset) {
             provenance: Provenance::default_with("test", "unit normal"),
             on: NoiseParam::Scale,
             per_parameter: None,
+            hierarchy: None,
         }],
     }
     .resolve(&spec.layout(), "test")

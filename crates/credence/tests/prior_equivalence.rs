@@ -34,6 +34,7 @@ fn prior(d: Dist) -> PriorSet {
             provenance: Provenance::default_with("test", "equivalent of a penalty"),
             on: NoiseParam::Scale,
             per_parameter: None,
+            hierarchy: None,
         }],
     }
 }

@@ -163,6 +163,7 @@ impl GradCase {
                 provenance: Provenance::default_with("grad benchmark", "N(0, τ²), τ = 1"),
                 on: Default::default(),
                 per_parameter: None,
+                hierarchy: None,
             }],
         }
         .resolve(&spec.layout(), "grad benchmark")?;

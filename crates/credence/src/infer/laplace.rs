@@ -26,6 +26,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+mod hier;
+
 /// Which weights the Gaussian covers (the others stay at the MAP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -151,6 +153,8 @@ pub struct LaplaceOptions {
     pub max_full_params: usize,
     /// Settings of `tune = "online"`.
     pub online: OnlineOptions,
+    /// Hierarchical priors: MAP ↔ evidence alternations that learn the scales.
+    pub hierarchy_rounds: usize,
 }
 
 /// The default limit of `hessian = "full"`: a 4000 × 4000 precision is 128 MB and its
@@ -169,6 +173,7 @@ impl Default for LaplaceOptions {
             samples: 100,
             max_full_params: MAX_FULL_PARAMS,
             online: OnlineOptions::default(),
+            hierarchy_rounds: 2,
         }
     }
 }
@@ -212,7 +217,7 @@ impl LaplaceOptions {
                 ))),
             }
         };
-        const KNOWN: [&str; 16] = [
+        const KNOWN: [&str; 17] = [
             "subset",
             "hessian",
             "curvature",
@@ -221,6 +226,7 @@ impl LaplaceOptions {
             "prior_groups",
             "samples",
             "max_full_params",
+            "hierarchy_rounds",
             "online_epochs",
             "online_burn_in",
             "online_frequency",
@@ -321,6 +327,12 @@ impl LaplaceOptions {
                 ));
             }
             o.max_full_params = n;
+        }
+        if let Some(n) = int("hierarchy_rounds")? {
+            if n == 0 {
+                return Err(err("inference.hierarchy_rounds must be at least 1".into()));
+            }
+            o.hierarchy_rounds = n;
         }
         if groups.is_some() && o.tune == Tune::None {
             return Err(err(
@@ -530,6 +542,9 @@ pub struct LaplaceOutcome {
     pub most_negative_eigenvalue: f64,
     /// Jitter added to the diagonal of the posterior precision for its Cholesky factor (0 when none).
     pub jitter: f64,
+    /// Hierarchical priors: the learned scales and the ARD ranking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hierarchy: Option<super::hierarchical::HierarchySummary>,
 }
 
 /// The result of `fit_laplace`.
@@ -1649,6 +1664,7 @@ fn per_group_priors(
             provenance: Provenance::default_with("online empirical Bayes", note),
             on: Default::default(),
             per_parameter: None,
+            hierarchy: None,
         })
         .collect();
     if let Some((_, i)) = configured.assignment.iter().find(|(n, _)| n == "noise") {
@@ -1834,6 +1850,14 @@ pub fn fit_laplace(
 ) -> Result<LaplaceFit> {
     lik_kind(&spec.likelihood)?;
     gaussian_prior(spec, priors)?;
+    if !priors.hierarchy.is_empty() {
+        if o.tune == Tune::Online {
+            return Err(Error::Invalid(
+                "tune = \"online\" does not learn hierarchical scales; use tune = \"post-hoc\" (the scales are then learned by MAP ↔ evidence rounds, hierarchy_rounds)".into(),
+            ));
+        }
+        return hier::fit_hierarchical(spec, priors, data, train, o, seed, progress, fingerprint);
+    }
     if o.tune == Tune::Online {
         let (map, start, online) = train_online(spec, priors, data, train, o, seed, progress)?;
         let start = start.resolve(&spec.layout(), "online tuning")?;
@@ -1942,6 +1966,7 @@ fn laplace_core(
                 ),
                 on: Default::default(),
                 per_parameter: None,
+                hierarchy: None,
             })
             .collect();
         // Keep the configured priors that still cover groups outside the tuned ones.
@@ -1978,6 +2003,7 @@ fn laplace_core(
         clipped_eigenvalues: ev.clipped,
         most_negative_eigenvalue: ev.most_negative,
         jitter,
+        hierarchy: None,
     };
     Ok(LaplaceFit {
         posterior,

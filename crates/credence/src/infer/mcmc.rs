@@ -264,6 +264,9 @@ pub struct McmcOutcome {
     /// Mean milliseconds per gradient evaluation (chain time / gradients).
     #[serde(deserialize_with = "crate::eval::diagnostics::nan_if_null")]
     pub ms_per_gradient: f64,
+    /// Hierarchical priors: the learned scales (sampled in non-centred form) and ARD ranking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hierarchy: Option<super::hierarchical::HierarchySummary>,
 }
 
 impl McmcOutcome {
@@ -412,7 +415,26 @@ pub fn fit_mcmc(
     progress: &dyn Progress,
 ) -> Result<(DrawsPosterior, McmcOutcome)> {
     let settings = McmcSettings::from_table(method, inference, file)?;
-    let mut model = Model::new(spec.clone(), priors.cloned(), data)?;
+    let hier = priors
+        .map(|p| p.hierarchy.clone())
+        .filter(|h| !h.is_empty());
+    if hier.is_some() && matches!(method, Method::Sgld | Method::Sghmc) {
+        return Err(Error::Invalid(format!(
+            "{} does not support hierarchical priors (learned scales); use nuts or hmc (non-centred), vi or laplace",
+            method.name()
+        )));
+    }
+    let mut model = Model::new(
+        spec.clone(),
+        priors.map(|p| {
+            if hier.is_some() {
+                p.without_hierarchical()
+            } else {
+                p.clone()
+            }
+        }),
+        data,
+    )?;
     model.jacobian = true;
     let chains = match method {
         Method::Sgld | Method::Sghmc => settings.sg.chains,
@@ -452,14 +474,49 @@ pub fn fit_mcmc(
     };
     let seconds_init = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let samples = match method {
-        Method::Sgld | Method::Sghmc => sample_sg(&model, &settings.sg, seed, &inits, progress)?,
-        _ => sample_from(&model, &settings.sample, seed, &inits, progress)?,
+    let mut hier_summary = None;
+    let mut scale_quantities = Vec::new();
+    let samples = match (method, &hier) {
+        (Method::Sgld | Method::Sghmc, _) => {
+            sample_sg(&model, &settings.sg, seed, &inits, progress)?
+        }
+        (_, None) => sample_from(&model, &settings.sample, seed, &inits, progress)?,
+        (_, Some(h)) => {
+            // Non-centred: φ = [z, log scales], chains start at their MAP (at the hyperpriors'
+            // median scales) mapped to z.
+            let density = super::hierarchical::NonCentred::new(model.clone(), h.clone());
+            let inits: Vec<Vec<f64>> = inits
+                .iter()
+                .map(|w| density.from_weights(w, &h.fixed))
+                .collect();
+            let mut s = sample_from(&density, &settings.sample, seed, &inits, progress)?;
+            let (est, us) = super::hierarchical::split_draws(&density, &mut s);
+            for (k, e) in est.iter().enumerate() {
+                if e.name.contains("[local ") {
+                    continue;
+                }
+                let v: Vec<Vec<f64>> = us
+                    .iter()
+                    .map(|c| c.iter().map(|u| u[k].exp()).collect())
+                    .collect();
+                scale_quantities.push(QuantitySummary::new(format!("scale {}", e.name), &v));
+            }
+            hier_summary = Some(super::hierarchical::HierarchySummary::new(
+                format!(
+                    "learned scales: posterior draws ({}, non-centred: w = loc + scale·z, log scales sampled with their Jacobian)",
+                    method.name()
+                ),
+                h,
+                est,
+            ));
+            s
+        }
     };
     let seconds_sampling_run = t1.elapsed().as_secs_f64();
     let rows = settings.diagnostic_rows.min(data.rows);
-    let (quantities, params_max_rhat, params_min_ess_bulk, params_median_ess_bulk) =
+    let (mut quantities, params_max_rhat, params_min_ess_bulk, params_median_ess_bulk) =
         diagnose(spec, &samples, &data.x, rows);
+    quantities.extend(scale_quantities);
     let hamiltonian = !matches!(method, Method::Sgld | Method::Sghmc);
     let bfmi: Vec<f64> = if hamiltonian {
         samples.chains.iter().map(|c| c.e_bfmi).collect()
@@ -503,6 +560,7 @@ pub fn fit_mcmc(
         seconds_init,
         seconds_sampling_run,
         ms_per_gradient: 1e3 * chain_seconds / gradients.max(1) as f64,
+        hierarchy: hier_summary,
     };
     Ok((
         DrawsPosterior {

@@ -3,6 +3,7 @@
 
 mod draws;
 pub mod ensemble;
+pub mod hierarchical;
 mod laplace;
 pub mod mc_dropout;
 mod point;

@@ -18,7 +18,7 @@ use crate::model::ModelSpec;
 use crate::nn::kernels::{affine, affine_backward_input, affine_backward_params};
 use crate::optim::Adam;
 use crate::predict::Predictive;
-use crate::prior::ResolvedPriors;
+use crate::prior::{ResolvedHierarchy, ResolvedPriors};
 use crate::rng::{self, Rng};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -115,6 +115,9 @@ pub struct ViFit {
     pub noise: &'static str,
     /// The settings used.
     pub options: ViOptions,
+    /// Hierarchical priors: the log-normal factor of each learned scale and the ARD ranking.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hierarchy: Option<super::hierarchical::HierarchySummary>,
 }
 
 /// Buffers of the local-reparameterisation forward and backward passes.
@@ -303,6 +306,73 @@ fn kl_grad(
     (kl, closed)
 }
 
+const HALF_LN_2PI_E: f64 = 1.418_938_533_204_672_7;
+
+/// The hierarchical part of KL(q ‖ p) over (w, log s) for q(w_j) = N(μ_j, e^{2s_j}) and
+/// q(u_k) = N(m_k, e^{2ρ_k}) (log-normal factor on each scale s_k = e^{u_k}): closed form over w
+/// given u, one reparameterised draw of u. Adds the gradient with respect to (μ, s) to
+/// `g_mu`, `g_s` and with respect to (m, ρ) to `g_m`, `g_rho`; returns the estimate.
+#[allow(clippy::too_many_arguments)]
+pub fn hierarchical_kl_grad(
+    h: &ResolvedHierarchy,
+    mu: &[f64],
+    s: &[f64],
+    m: &[f64],
+    rho: &[f64],
+    eps: &[f64],
+    g_mu: &mut [f64],
+    g_s: &mut [f64],
+    g_m: &mut [f64],
+    g_rho: &mut [f64],
+) -> f64 {
+    let ns = m.len();
+    let u: Vec<f64> = (0..ns).map(|k| m[k] + rho[k].exp() * eps[k]).collect();
+    let mut gt_u = vec![0.0; ns];
+    // T = E_q(w)[log p(w | u)] + log p(u) (with the Jacobian), entropies added below.
+    let mut t = h.log_hyper_grad(&u, &mut gt_u);
+    let mut h_w = 0.0;
+    h.visit_params(&u, |j, loc, sd, deps| {
+        let v = (2.0 * s[j]).exp();
+        let r = mu[j] - loc;
+        let iv = 1.0 / (sd * sd);
+        t += -0.918_938_533_204_672_7 - sd.ln() - 0.5 * (v + r * r) * iv;
+        h_w += s[j] + HALF_LN_2PI_E;
+        g_mu[j] += r * iv;
+        g_s[j] += v * iv - 1.0;
+        for &(k, d) in deps {
+            gt_u[k] += ((v + r * r) * iv - 1.0) * d;
+        }
+    });
+    let h_u: f64 = rho.iter().map(|r| r + HALF_LN_2PI_E).sum();
+    for k in 0..ns {
+        g_m[k] -= gt_u[k];
+        g_rho[k] -= gt_u[k] * rho[k].exp() * eps[k] + 1.0;
+    }
+    -t - h_w - h_u
+}
+
+/// Per-scale KL(q(u_k) ‖ hyperprior of u_k), Monte Carlo with `n` draws of a fixed stream.
+fn scale_kls(h: &ResolvedHierarchy, m: &[f64], rho: &[f64], n: usize) -> Vec<f64> {
+    let mut r = rng::stream(0x6b6c, 0);
+    let mut out = Vec::with_capacity(m.len());
+    for b in &h.blocks {
+        for i in 0..b.n_scales() {
+            let k = b.first + i;
+            let d = b.prior_of(i);
+            let sd = rho[k].exp();
+            let mut acc = 0.0;
+            for _ in 0..n {
+                let e = rng::normal(&mut r);
+                let u = m[k] + sd * e;
+                // log q(u) − log p_u(u), p_u(u) = p(e^u)·e^u.
+                acc += -rho[k] - 0.5 * e * e - 0.918_938_533_204_672_7 - d.log_prob(u.exp()) - u;
+            }
+            out.push(acc / n as f64);
+        }
+    }
+    out
+}
+
 /// Fits q by maximising the ELBO on standardised `data`.
 pub fn fit_vi(
     spec: &ModelSpec,
@@ -325,16 +395,23 @@ pub fn fit_vi(
         opts.batch_size.min(n)
     };
     let groups = priors.network_groups();
-    // φ = [μ (nd), s (nd), log σ (learned noise only)].
+    let hier = &priors.hierarchy;
+    let ns = hier.n_scales();
+    let hoff = 2 * nd + usize::from(learns_noise);
+    let mut eps_u = vec![0.0; ns];
+    let (mut kg_m, mut kg_rho) = (vec![0.0; ns], vec![0.0; ns]);
+    // φ = [μ (nd), s (nd), log σ (learned noise only), m (scales), ρ (scales)].
     let mut init_rng = rng::stream(seed, 0x1417);
     let mut init = spec.init(&mut init_rng);
     priors.start_at_transferred(&mut init);
-    let mut phi = vec![0.0; 2 * nd + usize::from(learns_noise)];
+    let mut phi = vec![0.0; hoff + 2 * ns];
     phi[..nd].copy_from_slice(&init[..nd]);
     phi[nd..2 * nd].fill(opts.init_std.ln());
     if learns_noise {
         phi[2 * nd] = init[nd];
     }
+    phi[hoff..hoff + ns].copy_from_slice(&hier.fixed);
+    phi[hoff + ns..].fill(0.1f64.ln());
     let mut grad = vec![0.0; phi.len()];
     let mut var = vec![0.0; nd];
     let mut adam = Adam::new(phi.len(), opts.learning_rate);
@@ -413,8 +490,29 @@ pub fn fit_vi(
             // The KL is subtracted with weight β: accumulate its gradient separately.
             kg_mu.fill(0.0);
             kg_s.fill(0.0);
-            let (kl, closed) = kl_grad(&groups, mu, s, opts.kl, &mut r, &mut kg_mu, &mut kg_s);
+            let (mut kl, closed) = kl_grad(&groups, mu, s, opts.kl, &mut r, &mut kg_mu, &mut kg_s);
             all_closed &= closed;
+            if ns > 0 {
+                kg_m.fill(0.0);
+                kg_rho.fill(0.0);
+                for e in &mut eps_u {
+                    *e = rng::normal(&mut r);
+                }
+                let (m_u, rho_u) = phi[hoff..].split_at(ns);
+                kl += hierarchical_kl_grad(
+                    hier,
+                    mu,
+                    s,
+                    m_u,
+                    rho_u,
+                    &eps_u,
+                    &mut kg_mu,
+                    &mut kg_s,
+                    &mut kg_m,
+                    &mut kg_rho,
+                );
+                all_closed = false;
+            }
             for (g, kg) in g_mu.iter_mut().zip(&kg_mu) {
                 *g -= beta * kg;
             }
@@ -422,6 +520,16 @@ pub fn fit_vi(
                 *g -= beta * kg;
             }
             let mut elbo = ll - kl;
+            if ns > 0 {
+                let off = usize::from(learns_noise);
+                let (gm, grho) = g_noise[off..].split_at_mut(ns);
+                for (g, k) in gm.iter_mut().zip(&kg_m) {
+                    *g = -beta * k;
+                }
+                for (g, k) in grho.iter_mut().zip(&kg_rho) {
+                    *g = -beta * k;
+                }
+            }
             if learns_noise {
                 g_noise[0] = gls;
                 if let Some((lp, glp)) = priors.noise_log_prior_grad(ls, false) {
@@ -465,6 +573,32 @@ pub fn fit_vi(
         std.push(0.0);
     }
     debug_assert_eq!(mean.len(), np);
+    let hierarchy = (ns > 0).then(|| {
+        let (m_u, rho_u) = phi[hoff..].split_at(ns);
+        let kls = scale_kls(hier, m_u, rho_u, 4000);
+        let scales = hier
+            .labels()
+            .into_iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let sd = rho_u[k].exp();
+                super::hierarchical::ScaleEstimate {
+                    name,
+                    scale: m_u[k].exp(),
+                    lower: Some((m_u[k] - 1.644_853_626_951_472_2 * sd).exp()),
+                    upper: Some((m_u[k] + 1.644_853_626_951_472_2 * sd).exp()),
+                    rhat: None,
+                    ess_bulk: None,
+                    kl: Some(kls[k]),
+                }
+            })
+            .collect();
+        super::hierarchical::HierarchySummary::new(
+            "learned scales: a log-normal variational factor per scale, q(log s) = N(m, v), fitted jointly with q(w) (ELBO over w and s: closed form over w, one draw of s per step); estimate = median e^m",
+            hier,
+            scales,
+        )
+    });
     Ok(ViFit {
         mean,
         std,
@@ -480,6 +614,7 @@ pub fn fit_vi(
             "none"
         },
         options: opts.clone(),
+        hierarchy,
     })
 }
 

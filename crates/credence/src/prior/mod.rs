@@ -1,10 +1,12 @@
 //! Priors with provenance: each parameter group gets a distribution and a record of where the
 //! belief comes from (evidence, values, or a labelled default).
 
+pub mod hierarchy;
 mod provenance;
 mod set;
 mod transfer;
 
+pub use hierarchy::{Hierarchy, HierarchyKind, ResolvedHierarchy, ScaleBlock};
 pub use provenance::{Provenance, ProvenanceKind};
 pub use set::{NoiseParam, ParamNormals, Prior, PriorSet, ResolvedPriors};
 pub use transfer::{noise_prior_from_draws, noise_prior_from_point, transfer_prior, TransferNoise};

@@ -1,5 +1,6 @@
 //! A set of priors over parameter groups, matched by name pattern, and its log density.
 
+use super::hierarchy::{Hierarchy, HierarchyKind, ResolvedHierarchy, ScaleBlock};
 use super::Provenance;
 use crate::dist::Dist;
 use crate::error::{Error, Result};
@@ -57,6 +58,9 @@ pub struct Prior {
     /// posterior); `distribution` is then their summary (mean loc, root-mean-square scale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_parameter: Option<ParamNormals>,
+    /// A learned scale of the (Normal) distribution with its hyperprior (hierarchical prior).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hierarchy: Option<Hierarchy>,
 }
 
 /// Independent Normal priors, one per parameter of a group, in layout order.
@@ -151,6 +155,8 @@ pub struct ResolvedPriors {
     /// Per-parameter shift of the network priors (anchored ensembles): when set, the prior of
     /// parameter i is centred on `anchor[i]` instead of its own centre.
     shift: Option<Vec<f64>>,
+    /// The hierarchical priors (learned scales), empty when there are none.
+    pub hierarchy: ResolvedHierarchy,
 }
 
 impl PriorSet {
@@ -168,6 +174,7 @@ impl PriorSet {
                     ),
                     on: NoiseParam::Scale,
                     per_parameter: None,
+                    hierarchy: None,
                 },
                 Prior {
                     params: "noise".into(),
@@ -178,6 +185,7 @@ impl PriorSet {
                     ),
                     on: NoiseParam::Precision,
                     per_parameter: None,
+                    hierarchy: None,
                 },
             ],
         }
@@ -215,6 +223,22 @@ impl PriorSet {
                     || p.params == "noise"
                 {
                     return Err(bad("a per-parameter prior must name one network group (no wildcard) and have a normal summary distribution".into()));
+                }
+            }
+            if let Some(h) = &p.hierarchy {
+                let bad = |m: String| Error::Config {
+                    file: file.into(),
+                    message: format!("prior {} (params = \"{}\"): {m}", i + 1, p.params),
+                };
+                h.validate().map_err(bad)?;
+                if !matches!(p.distribution, Dist::Normal { .. }) {
+                    return Err(bad(format!(
+                        "a hierarchical prior learns the scale of a Normal; distribution is {} (use {{ family = \"normal\", loc = 0.0, scale = 1.0 }}: the learned scale multiplies its scale)",
+                        p.distribution.family()
+                    )));
+                }
+                if p.params == "noise" {
+                    return Err(bad("the noise cannot have a hierarchical prior".into()));
                 }
             }
             if p.params == "noise" && !p.distribution.is_positive() && p.on != NoiseParam::Scale {
@@ -281,6 +305,7 @@ impl PriorSet {
                         provenance: Provenance::default_with("", ""),
                         on: NoiseParam::Scale,
                         per_parameter: None,
+                        hierarchy: None,
                     });
                 }
             } else {
@@ -304,12 +329,57 @@ impl PriorSet {
         }
         let mut priors = self.priors.clone();
         priors.extend(expanded);
+        let mut blocks = Vec::new();
+        for g in &layout.groups {
+            let Some(&(_, i)) = assignment.iter().find(|(n, _)| *n == g.name) else {
+                continue;
+            };
+            let p = &self.priors[i];
+            let (Some(h), Dist::Normal { loc, scale }) = (&p.hierarchy, &p.distribution) else {
+                continue;
+            };
+            blocks.push(match h.kind {
+                HierarchyKind::Layer => {
+                    ScaleBlock::layer(&g.name, g.range(), *loc, *scale, h.scale.clone())
+                }
+                HierarchyKind::Ard => {
+                    if g.kind != GroupKind::Weight {
+                        return Err(Error::Config {
+                            file: file.into(),
+                            message: format!(
+                                "prior {} (params = \"{}\"): ARD learns one scale per input row of a weight matrix, but it matches '{}'; restrict params to weights (e.g. \"layer1.weight\")",
+                                i + 1,
+                                p.params,
+                                g.name
+                            ),
+                        });
+                    }
+                    let cols = g.len() / g.fan_in.max(1);
+                    ScaleBlock::ard(&g.name, g.range(), cols, *loc, *scale, h.scale.clone())
+                }
+                HierarchyKind::Horseshoe => ScaleBlock::horseshoe(
+                    &g.name,
+                    g.range(),
+                    *loc,
+                    *scale,
+                    h.scale.clone(),
+                    h.local_prior(),
+                    h.slab_scale,
+                ),
+            });
+        }
         Ok(ResolvedPriors {
             slots,
             priors,
             assignment,
             shift: None,
+            hierarchy: ResolvedHierarchy::new(blocks),
         })
+    }
+
+    /// Whether any prior has a learned (hierarchical) scale.
+    pub fn is_hierarchical(&self) -> bool {
+        self.priors.iter().any(|p| p.hierarchy.is_some())
     }
 }
 
@@ -331,6 +401,9 @@ impl ResolvedPriors {
                     total += slope.abs().ln() + slope * ls;
                     grad[s] += slope;
                 }
+                continue;
+            }
+            if p.hierarchy.is_some() {
                 continue;
             }
             let shift = |j: usize| self.shift.as_ref().map_or(0.0, |v| v[j]);
@@ -356,7 +429,33 @@ impl ResolvedPriors {
                 }
             }
         }
+        if self.hierarchy.include_fixed && !self.hierarchy.is_empty() {
+            let h = &self.hierarchy;
+            match &self.shift {
+                None => total += h.log_prior_grad_centred(theta, &h.fixed, grad, None),
+                Some(sh) => {
+                    let t: Vec<f64> = theta.iter().zip(sh).map(|(a, b)| a - b).collect();
+                    total += h.log_prior_grad_centred(&t, &h.fixed, grad, None);
+                }
+            }
+        }
         total
+    }
+
+    /// A copy whose hierarchical groups are left out of `log_prior_grad` (for densities that
+    /// treat the scales as parameters and add the hierarchical terms themselves).
+    pub fn without_hierarchical(&self) -> ResolvedPriors {
+        let mut r = self.clone();
+        r.hierarchy.include_fixed = false;
+        r
+    }
+
+    /// A copy whose hierarchical groups are evaluated at log scales `u`.
+    pub fn with_fixed_scales(&self, u: &[f64]) -> ResolvedPriors {
+        let mut r = self.clone();
+        r.hierarchy.fixed = u.to_vec();
+        r.hierarchy.include_fixed = true;
+        r
     }
 
     /// The same priors, each network parameter's prior moved so that it is centred on
@@ -380,11 +479,12 @@ impl ResolvedPriors {
         }
     }
 
-    /// The network parameter groups as (range, prior distribution), in layout order.
+    /// The network parameter groups as (range, prior distribution), in layout order; groups
+    /// with a hierarchical prior are left out (see `hierarchy`).
     pub fn network_groups(&self) -> Vec<(std::ops::Range<usize>, &Dist)> {
         self.slots
             .iter()
-            .filter(|s| !s.3)
+            .filter(|s| !s.3 && self.priors[s.2].hierarchy.is_none())
             .map(|&(s, e, i, _)| (s..e, &self.priors[i].distribution))
             .collect()
     }
@@ -401,6 +501,7 @@ impl ResolvedPriors {
             priors: self.priors.clone(),
             assignment: Vec::new(),
             shift: None,
+            hierarchy: ResolvedHierarchy::new(Vec::new()),
         };
         let lp = p.log_prior_grad(&theta, &mut grad, jacobian);
         Some((lp, grad[s]))
@@ -419,11 +520,14 @@ impl ResolvedPriors {
             if is_noise {
                 let v = p.distribution.sample(rng).max(1e-12);
                 theta[s] = p.on.to_log_sigma(v);
-            } else {
+            } else if p.hierarchy.is_none() {
                 for t in &mut theta[s..e] {
                     *t = p.distribution.sample(rng);
                 }
             }
+        }
+        if !self.hierarchy.is_empty() {
+            self.hierarchy.sample(rng, theta);
         }
     }
 
@@ -434,6 +538,12 @@ impl ResolvedPriors {
             let var = self.priors[i].distribution.variance();
             for x in &mut v[s..e] {
                 *x = var;
+            }
+        }
+        // Hierarchical groups: the conditional variance at the fixed (or learned) scales.
+        for (j, _, sd) in self.hierarchy.sds(&self.hierarchy.fixed) {
+            if j < dim {
+                v[j] = sd * sd;
             }
         }
         v

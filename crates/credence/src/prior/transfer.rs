@@ -87,6 +87,7 @@ pub fn transfer_prior(
             provenance: Provenance::default_with("", ""),
             on: NoiseParam::Scale,
             per_parameter: Some(pp),
+            hierarchy: None,
         });
     }
     if fallback > 0 {
@@ -131,6 +132,7 @@ pub fn noise_prior_from_draws(
         provenance,
         on: NoiseParam::Precision,
         per_parameter: None,
+        hierarchy: None,
     })
 }
 
@@ -166,5 +168,6 @@ pub fn noise_prior_from_point(
         provenance,
         on: NoiseParam::Precision,
         per_parameter: None,
+        hierarchy: None,
     })
 }

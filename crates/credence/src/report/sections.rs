@@ -470,13 +470,15 @@ fn information(inp: &ReportInput<'_>) -> String {
             &p("No prior, so there is nothing to compare the posterior with."),
         );
     };
-    let Ok(resolved) = set.resolve(&r.model.layout(), "record") else {
+    let Ok(mut resolved) = set.resolve(&r.model.layout(), "record") else {
         return section(
             "information",
             "Information from the data, per layer",
             &p("The recorded priors do not match the network."),
         );
     };
+    resolved.hierarchy.name_inputs(&r.data.features);
+    crate::infer::hierarchical::apply_learned_scales(&r.outcome, &mut resolved);
     let center = inp.model.posterior.center();
     let (groups, layers) =
         crate::explain::information::group_information(&r.model, &resolved, &center, &var);
