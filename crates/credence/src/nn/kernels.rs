@@ -124,7 +124,10 @@ unsafe fn vstore<S: Simd, const FULL: bool>(x: S, p: *mut S::T, v: usize, nv: us
 /// Activation and derivative on a short slice (a tile row just stored, still in L1).
 #[inline(always)]
 fn act_run<T: Real, const FMA: bool>(act: Activation, z: &mut [T], d: &mut [T]) {
+    /// Long blocks keep many independent vectors in flight; the tail goes in short blocks so
+    /// that at most `S - 1` lanes are computed for nothing.
     const B: usize = 64;
+    const S: usize = 16;
     let n = z.len();
     let i = n - n % B;
     // Full blocks in place (no copies through the stack).
@@ -133,12 +136,18 @@ fn act_run<T: Real, const FMA: bool>(act: Activation, z: &mut [T], d: &mut [T]) 
             act_block::<T, B, FMA>(act, zb, db);
         }
     }
-    if i < n {
-        let mut zv = load::<T, B, false>(z, i, n - i);
-        let mut dv = [T::ZERO; B];
-        act_block::<T, B, FMA>(act, &mut zv, &mut dv);
-        store::<T, B, false>(z, i, &zv, n - i);
-        store::<T, B, false>(d, i, &dv, n - i);
+    let j = n - n % S;
+    for (zb, db) in z[i..j].chunks_exact_mut(S).zip(d[i..j].chunks_exact_mut(S)) {
+        if let (Ok(zb), Ok(db)) = (<&mut [T; S]>::try_from(zb), <&mut [T; S]>::try_from(db)) {
+            act_block::<T, S, FMA>(act, zb, db);
+        }
+    }
+    if j < n {
+        let mut zv = load::<T, S, false>(z, j, n - j);
+        let mut dv = [T::ZERO; S];
+        act_block::<T, S, FMA>(act, &mut zv, &mut dv);
+        store::<T, S, false>(z, j, &zv, n - j);
+        store::<T, S, false>(d, j, &dv, n - j);
     }
 }
 
