@@ -1,12 +1,16 @@
-//! Criterion benches of the full-batch gradient (the grad_bench task): `cargo bench -p credence
-//! --bench grad`. `credence bench grad` runs the same cases with the peer's iteration counts.
+//! Criterion benches of the full-batch gradient (the grad_bench task, small, big and boston):
+//! `cargo bench -p credence --bench grad`. `credence bench grad` runs the same cases with the
+//! peer's iteration counts.
 
 use credence::bench::grad::{GradCase, GradTask};
 use credence::density::LogDensity;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn grad(c: &mut Criterion) {
-    for case in [GradCase::small(), GradCase::big()] {
+    let boston = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/bostonHousing");
+    let mut cases = vec![GradCase::small(), GradCase::big()];
+    cases.extend(GradCase::boston(&boston).ok());
+    for case in cases {
         let mut model = case.model().expect("benchmark model");
         let mut g = vec![0.0; case.theta.len()];
         let mut group = c.benchmark_group(&case.name);

@@ -179,10 +179,27 @@ impl Model {
         ws: &mut Workspace,
         grad: &mut [f64],
     ) -> f64 {
-        spec.mlp.forward(theta, x, rows, ws);
         let nd = spec.mlp.dim();
         let ls = spec.log_sigma(theta);
         let mut gls = 0.0;
+        if spec.mlp.fuses(rows) {
+            // One hidden layer, one output: forward, likelihood and reverse pass per block of
+            // rows (the likelihood is a sum over rows, so blocks add up to the same value).
+            let mut objective = |r: std::ops::Range<usize>, out: &[f64], og: &mut [f64]| {
+                spec.likelihood
+                    .log_lik(out, &y[r], ls, scale, Some(og), &mut gls)
+            };
+            if let Some(ll) = spec
+                .mlp
+                .grad_fused(theta, x, rows, ws, grad, &mut objective)
+            {
+                if spec.likelihood.learns_noise() {
+                    grad[nd] += gls;
+                }
+                return ll;
+            }
+        }
+        spec.mlp.forward(theta, x, rows, ws);
         let (out, og) = ws.output_and_grad();
         let ll = spec
             .likelihood

@@ -212,6 +212,35 @@ impl<T: Real> GradTask<T> {
         let inv_var = T::from_f64(1.0 / (SIGMA * SIGMA));
         let inv_tau2 = T::from_f64(1.0 / (TAU * TAU));
         let half = T::from_f64(0.5);
+        let mut pr = T::ZERO;
+        for (g, t) in grad.iter_mut().zip(theta) {
+            pr += *t * *t;
+            *g = *t * inv_tau2;
+        }
+        let prior = (half * pr * inv_tau2).to_f64();
+        if self.mlp.fuses(self.rows) {
+            let y = &self.y;
+            let mut objective = |r: std::ops::Range<usize>, out: &[T], og: &mut [T]| {
+                let mut ss = T::ZERO;
+                for ((o, g), y) in out.iter().zip(og.iter_mut()).zip(&y[r]) {
+                    let d = *o - *y;
+                    ss += d * d;
+                    *g = d * inv_var;
+                }
+                (half * ss * inv_var).to_f64()
+            };
+            let fit = self.mlp.grad_fused(
+                theta,
+                &self.x,
+                self.rows,
+                &mut self.ws,
+                grad,
+                &mut objective,
+            );
+            if let Some(fit) = fit {
+                return T::from_f64(fit + prior);
+            }
+        }
         self.mlp.forward(theta, &self.x, self.rows, &mut self.ws);
         let (out, og) = self.ws.output_and_grad();
         let mut ss = T::ZERO;
@@ -220,14 +249,9 @@ impl<T: Real> GradTask<T> {
             ss += r * r;
             *g = r * inv_var;
         }
-        let mut pr = T::ZERO;
-        for (g, t) in grad.iter_mut().zip(theta) {
-            pr += *t * *t;
-            *g = *t * inv_tau2;
-        }
         self.mlp
             .backward(theta, &self.x, self.rows, &mut self.ws, grad);
-        half * ss * inv_var + half * pr * inv_tau2
+        half * ss * inv_var + T::from_f64(prior)
     }
 }
 

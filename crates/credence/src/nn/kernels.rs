@@ -12,7 +12,7 @@ use super::simd::{Isa, Real, Simd};
 use super::Activation;
 
 /// Multiply-adds below which a product runs on one thread (≈ 0.1 ms of work).
-const PAR_MIN: usize = 1 << 20;
+pub(crate) const PAR_MIN: usize = 1 << 20;
 /// Rows per cache block in `G += Aᵀ·D`.
 const ROW_BLOCK: usize = 256;
 
@@ -124,23 +124,30 @@ unsafe fn vstore<S: Simd, const FULL: bool>(x: S, p: *mut S::T, v: usize, nv: us
 /// Activation and derivative on a short slice (a tile row just stored, still in L1).
 #[inline(always)]
 fn act_run<T: Real, const FMA: bool>(act: Activation, z: &mut [T], d: &mut [T]) {
+    /// Long blocks keep many independent vectors in flight; the tail goes in short blocks so
+    /// that at most `S - 1` lanes are computed for nothing.
     const B: usize = 64;
+    const S: usize = 16;
     let n = z.len();
-    let mut i = 0;
-    while i + B <= n {
-        let mut zv = load::<T, B, true>(z, i, B);
-        let mut dv = [T::ZERO; B];
-        act_block::<T, B, FMA>(act, &mut zv, &mut dv);
-        store::<T, B, true>(z, i, &zv, B);
-        store::<T, B, true>(d, i, &dv, B);
-        i += B;
+    let i = n - n % B;
+    // Full blocks in place (no copies through the stack).
+    for (zb, db) in z[..i].chunks_exact_mut(B).zip(d[..i].chunks_exact_mut(B)) {
+        if let (Ok(zb), Ok(db)) = (<&mut [T; B]>::try_from(zb), <&mut [T; B]>::try_from(db)) {
+            act_block::<T, B, FMA>(act, zb, db);
+        }
     }
-    if i < n {
-        let mut zv = load::<T, B, false>(z, i, n - i);
-        let mut dv = [T::ZERO; B];
-        act_block::<T, B, FMA>(act, &mut zv, &mut dv);
-        store::<T, B, false>(z, i, &zv, n - i);
-        store::<T, B, false>(d, i, &dv, n - i);
+    let j = n - n % S;
+    for (zb, db) in z[i..j].chunks_exact_mut(S).zip(d[i..j].chunks_exact_mut(S)) {
+        if let (Ok(zb), Ok(db)) = (<&mut [T; S]>::try_from(zb), <&mut [T; S]>::try_from(db)) {
+            act_block::<T, S, FMA>(act, zb, db);
+        }
+    }
+    if j < n {
+        let mut zv = load::<T, S, false>(z, j, n - j);
+        let mut dv = [T::ZERO; S];
+        act_block::<T, S, FMA>(act, &mut zv, &mut dv);
+        store::<T, S, false>(z, j, &zv, n - j);
+        store::<T, S, false>(d, j, &dv, n - j);
     }
 }
 
