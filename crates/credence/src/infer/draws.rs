@@ -23,9 +23,7 @@ impl DrawsPosterior {
 
     /// Rebuilds from an artifact's `draws` tensor.
     pub fn from_tensors(t: &BTreeMap<String, NamedTensor>) -> Result<Self> {
-        let d = t
-            .get("draws")
-            .ok_or_else(|| Error::Invalid("artifact has no 'draws' tensor".into()))?;
+        let d = NamedTensor::find(t, "draws")?;
         if d.shape.len() != 2 || d.shape[0] * d.shape[1] != d.data.len() {
             return Err(Error::Invalid(format!(
                 "'draws' tensor has a bad shape {:?}",

@@ -192,6 +192,13 @@ fn pick<T: Copy>(key: &str, value: &str, choices: &[(&str, T)]) -> std::result::
         })
 }
 
+/// The `hessian` / `online_hessian` setting values.
+const HESSIAN_CHOICES: &[(&str, HessianStructure)] = &[
+    ("diag", HessianStructure::Diag),
+    ("kfac", HessianStructure::Kfac),
+    ("full", HessianStructure::Full),
+];
+
 impl LaplaceOptions {
     /// Parses the `[inference]` table; unknown keys, unknown values and invalid combinations are
     /// errors that name the file.
@@ -253,16 +260,7 @@ impl LaplaceOptions {
             .map_err(err)?;
         }
         if let Some(v) = s("hessian")? {
-            o.hessian = pick(
-                "hessian",
-                &v,
-                &[
-                    ("diag", HessianStructure::Diag),
-                    ("kfac", HessianStructure::Kfac),
-                    ("full", HessianStructure::Full),
-                ],
-            )
-            .map_err(err)?;
+            o.hessian = pick("hessian", &v, HESSIAN_CHOICES).map_err(err)?;
         }
         if let Some(v) = s("curvature")? {
             o.curvature = pick(
@@ -359,16 +357,7 @@ impl LaplaceOptions {
         on.hyper_lr = st.positive("online_hyper_lr", on.hyper_lr)?;
         on.refine = st.bool("online_refine", on.refine)?;
         if let Some(v) = s("online_hessian")? {
-            on.hessian = pick(
-                "online_hessian",
-                &v,
-                &[
-                    ("diag", HessianStructure::Diag),
-                    ("kfac", HessianStructure::Kfac),
-                    ("full", HessianStructure::Full),
-                ],
-            )
-            .map_err(err)?;
+            on.hessian = pick("online_hessian", &v, HESSIAN_CHOICES).map_err(err)?;
         }
         if let Some(v) = s("online_schedule")? {
             on.cosine = pick(

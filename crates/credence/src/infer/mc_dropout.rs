@@ -336,10 +336,7 @@ pub struct McDropoutPosterior {
 impl McDropoutPosterior {
     /// Rebuilds from an artifact's `theta`, `rate` and `passes` tensors.
     pub fn from_tensors(t: &BTreeMap<String, NamedTensor>) -> Result<Self> {
-        let get = |name: &str| {
-            t.get(name)
-                .ok_or_else(|| Error::Invalid(format!("artifact has no '{name}' tensor")))
-        };
+        let get = |name: &str| NamedTensor::find(t, name);
         let rate = get("rate")?.data.first().copied().unwrap_or(f64::NAN);
         let passes = get("passes")?.data.first().copied().unwrap_or(0.0);
         if !((0.0..1.0).contains(&rate) && passes >= 1.0 && passes.fract() == 0.0) {

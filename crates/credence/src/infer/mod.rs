@@ -143,6 +143,12 @@ impl NamedTensor {
             data: vec![value],
         }
     }
+
+    /// The tensor called `name` among an artifact's tensors, or an error naming it.
+    pub fn find<'a>(t: &'a BTreeMap<String, NamedTensor>, name: &str) -> Result<&'a NamedTensor> {
+        t.get(name)
+            .ok_or_else(|| Error::Invalid(format!("artifact has no '{name}' tensor")))
+    }
 }
 
 /// Reports progress of long runs (a progress bar in the CLI; nothing in the library's tests).

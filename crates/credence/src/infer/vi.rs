@@ -632,10 +632,7 @@ pub struct GaussianMfPosterior {
 impl GaussianMfPosterior {
     /// Rebuilds from an artifact's `mean`, `std` and `samples` tensors.
     pub fn from_tensors(t: &BTreeMap<String, NamedTensor>) -> Result<Self> {
-        let get = |name: &str| {
-            t.get(name)
-                .ok_or_else(|| Error::Invalid(format!("artifact has no '{name}' tensor")))
-        };
+        let get = |name: &str| NamedTensor::find(t, name);
         let (m, s) = (get("mean")?, get("std")?);
         if m.data.len() != s.data.len() {
             return Err(Error::Invalid(format!(
