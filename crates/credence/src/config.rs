@@ -146,6 +146,10 @@ pub struct TrainConfig {
     pub weight_decay: f64,
     /// L1 penalty λ·Σ|θ| on the network parameters: the same optimum as a Laplace(0, 1/λ) prior.
     pub l1: f64,
+    /// Heteroscedastic likelihood only: epochs at the start of training during which the
+    /// log-scale output is held at log σ = 0 (its last-layer weights and bias at zero), so the
+    /// mean is fitted first and residuals cannot be explained away by variance (0: off).
+    pub mean_warmup: usize,
 }
 
 impl Default for TrainConfig {
@@ -162,6 +166,7 @@ impl Default for TrainConfig {
             tolerance: 1e-10,
             weight_decay: 0.0,
             l1: 0.0,
+            mean_warmup: 0,
         }
     }
 }

@@ -38,6 +38,21 @@ impl ModelSpec {
         }
     }
 
+    /// Indices of the parameters that feed a heteroscedastic network's log-scale output only
+    /// (its last-layer weight column and bias); empty for other likelihoods.
+    pub fn log_scale_params(&self) -> Vec<usize> {
+        if self.likelihood != Likelihood::Heteroscedastic {
+            return Vec::new();
+        }
+        let last = self.mlp.layers() - 1;
+        let (wo, bo) = self.mlp.offsets(last);
+        let (inputs, outputs) = (self.mlp.sizes[last], self.mlp.sizes[last + 1]);
+        (0..inputs)
+            .map(|i| wo + i * outputs + 1)
+            .chain(std::iter::once(bo + 1))
+            .collect()
+    }
+
     /// Initial parameters: LeCun-normal weights, zero biases, σ = 1 (standardised units).
     pub fn init(&self, rng: &mut crate::rng::Rng) -> Vec<f64> {
         let mut t = self.mlp.init(rng);

@@ -405,6 +405,8 @@ fn setting_name<T: Serialize>(v: &T) -> String {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum LikKind {
     Gaussian,
+    /// Mean and log σ from the network (two outputs); curvature from the Fisher in (μ, log σ).
+    Heteroscedastic,
     Bernoulli,
     Categorical(usize),
 }
@@ -412,10 +414,11 @@ enum LikKind {
 fn lik_kind(l: &Likelihood) -> Result<LikKind> {
     match l {
         Likelihood::Gaussian { .. } => Ok(LikKind::Gaussian),
+        Likelihood::Heteroscedastic => Ok(LikKind::Heteroscedastic),
         Likelihood::Bernoulli => Ok(LikKind::Bernoulli),
         Likelihood::Categorical { classes } => Ok(LikKind::Categorical(*classes)),
         other => Err(Error::Invalid(format!(
-            "--method laplace supports the gaussian, bernoulli and categorical likelihoods, not {}",
+            "--method laplace supports the gaussian, heteroscedastic, bernoulli and categorical likelihoods, not {}",
             other.name()
         ))),
     }
@@ -973,6 +976,51 @@ impl LaplacePosterior {
     }
 }
 
+/// Quantile nodes of the log-scale output in [`het_glm_predictive`].
+const HET_NODES: usize = 32;
+
+/// Linearised predictive of a heteroscedastic network, y ~ N(f₀, e^{2f₁}) with (f₀, f₁) ~
+/// N(f*, V) per row: f₁ is integrated over `HET_NODES` equal-mass normal quantiles (rescaled to
+/// unit variance), f₀ given f₁ in closed form, so every node is one Gaussian component with mean
+/// f₀* + (V₀₁/V₁₁)·(f₁ − f₁*), function variance V₀₀ − V₀₁²/V₁₁ and noise variance e^{2f₁}
+/// (scaled per row so that its average is the log-normal mean exp(2f₁* + 2V₁₁) exactly). The
+/// mixture's mean and variance are then exactly f₀* and V₀₀ + exp(2f₁* + 2V₁₁).
+fn het_glm_predictive(f: &[f64], v: &[f64], rows: usize) -> Predictive {
+    let mut z: Vec<f64> = (0..HET_NODES)
+        .map(|i| crate::eval::diagnostics::normal_quantile((i as f64 + 0.5) / HET_NODES as f64))
+        .collect();
+    let rms = (z.iter().map(|v| v * v).sum::<f64>() / HET_NODES as f64).sqrt();
+    z.iter_mut().for_each(|v| *v /= rms);
+    let mut means = vec![vec![0.0; rows]; HET_NODES];
+    let mut noise_var = vec![vec![0.0; rows]; HET_NODES];
+    let mut func_var = vec![vec![0.0; rows]; HET_NODES];
+    for n in 0..rows {
+        let (m0, m1) = (f[2 * n], f[2 * n + 1]);
+        let (v00, v01, v11) = (v[4 * n], v[4 * n + 1], v[4 * n + 3]);
+        let sd1 = v11.max(0.0).sqrt();
+        // Regression of f₀ on f₁ (none when f₁ has no spread).
+        let (slope, cond) = if v11 > 0.0 {
+            (v01 / sd1, (v00 - v01 * v01 / v11).max(0.0))
+        } else {
+            (0.0, v00.max(0.0))
+        };
+        let avg = z.iter().map(|zs| (2.0 * sd1 * zs).exp()).sum::<f64>() / HET_NODES as f64;
+        let correction = (2.0 * sd1 * sd1).exp() / avg;
+        for (s, zs) in z.iter().enumerate() {
+            means[s][n] = m0 + slope * zs;
+            func_var[s][n] = cond;
+            noise_var[s][n] = correction * (2.0 * (m1 + sd1 * zs)).exp();
+        }
+    }
+    Predictive::Regression(RegressionPredictive {
+        rows,
+        family: NoiseFamily::Gaussian,
+        means,
+        noise_var,
+        func_var,
+    })
+}
+
 impl Posterior for LaplacePosterior {
     fn kind(&self) -> &'static str {
         "laplace"
@@ -1015,6 +1063,7 @@ impl Posterior for LaplacePosterior {
                     func_var: vec![v],
                 })
             }
+            LikKind::Heteroscedastic => het_glm_predictive(&f, &v, rows),
             LikKind::Bernoulli => {
                 let probs: Vec<f64> = (0..rows)
                     .flat_map(|n| {
@@ -1160,6 +1209,24 @@ fn curvature_factors(kind: LikKind, curv: CurvatureKind, f: &[f64], y: &[f64]) -
         (LikKind::Gaussian, CurvatureKind::Ef) => {
             vec![y.iter().zip(f).map(|(a, b)| a - b).collect()]
         }
+        // −log p = f₁ + (y − f₀)²·e^{−2f₁}/2 + const. Its Hessian in (f₀, f₁) is indefinite away
+        // from the optimum; the GGN uses its expectation under the model (the Fisher),
+        // diag(e^{−2f₁}, 2), whose square-root columns are (e^{−f₁}, 0) and (0, √2).
+        (LikKind::Heteroscedastic, CurvatureKind::Ggn) => vec![
+            (0..rows)
+                .flat_map(|n| [(-f[2 * n + 1]).exp(), 0.0])
+                .collect(),
+            (0..rows)
+                .flat_map(|_| [0.0, std::f64::consts::SQRT_2])
+                .collect(),
+        ],
+        (LikKind::Heteroscedastic, CurvatureKind::Ef) => vec![(0..rows)
+            .flat_map(|n| {
+                let w = (-2.0 * f[2 * n + 1]).exp();
+                let r = y[n] - f[2 * n];
+                [r * w, r * r * w - 1.0]
+            })
+            .collect()],
         (LikKind::Bernoulli, c) => {
             let p: Vec<f64> = f
                 .iter()
@@ -1696,6 +1763,8 @@ fn train_online(
         ..o.clone()
     };
     let mut theta = spec.init(&mut rng::stream(seed, 0x1417));
+    let warmup = super::point::MeanWarmup::new(spec, train)?;
+    warmup.start(&mut theta);
     if learns_noise {
         // σ = 1 on the standardised target: the scale of the data before anything is learned.
         theta[nd] = 0.0;
@@ -1743,6 +1812,7 @@ fn train_online(
                 // σ is a hyperparameter here: only the evidence moves it.
                 grad[nd] = 0.0;
             }
+            warmup.mask(epoch, &mut grad);
             adam.step(&mut theta, &grad);
             total -= lp;
             batches += 1;

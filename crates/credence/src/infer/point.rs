@@ -45,6 +45,51 @@ fn bound(
     Ok(m)
 }
 
+/// `training.mean_warmup`: for the first epochs a heteroscedastic network's log-scale output is
+/// held at log σ = 0 (the parameters feeding only it stay at zero), so training fits the mean
+/// before the variance can absorb the residuals. The objective afterwards is unchanged.
+#[derive(Debug, Clone)]
+pub(crate) struct MeanWarmup {
+    idx: Vec<usize>,
+    epochs: usize,
+}
+
+impl MeanWarmup {
+    /// The warm-up of `cfg` for `spec`; an error if it is asked for with another likelihood.
+    pub(crate) fn new(spec: &ModelSpec, cfg: &TrainConfig) -> Result<Self> {
+        // The log-scale output's weight column only: its bias keeps learning, so during the
+        // warm-up the network is homoscedastic with a learned σ (all rows weighted alike).
+        let mut idx = spec.log_scale_params();
+        idx.pop();
+        if cfg.mean_warmup > 0 && idx.is_empty() {
+            return Err(Error::Invalid(format!(
+                "training.mean_warmup = {} holds a heteroscedastic network's log-scale output; this model's likelihood is {} (set mean_warmup = 0 or likelihood = {{ family = \"heteroscedastic\" }})",
+                cfg.mean_warmup,
+                spec.likelihood.name()
+            )));
+        }
+        Ok(MeanWarmup {
+            idx,
+            epochs: cfg.mean_warmup,
+        })
+    }
+
+    /// Sets the held parameters to zero at the start of training.
+    pub(crate) fn start(&self, theta: &mut [f64]) {
+        if self.epochs > 0 {
+            self.idx.iter().for_each(|&i| theta[i] = 0.0);
+        }
+    }
+
+    /// Zeroes the held parameters' gradient during the warm-up epochs (Adam then leaves them
+    /// where they are: its moments stay zero).
+    pub(crate) fn mask(&self, epoch: usize, grad: &mut [f64]) {
+        if epoch < self.epochs {
+            self.idx.iter().for_each(|&i| grad[i] = 0.0);
+        }
+    }
+}
+
 fn adam_epochs(
     model: &mut Model,
     theta: &mut [f64],
@@ -53,6 +98,8 @@ fn adam_epochs(
     seed: u64,
     mut on_epoch: impl FnMut(usize, &[f64], f64) -> Result<bool>,
 ) -> Result<Vec<f64>> {
+    let warmup = MeanWarmup::new(&model.spec, cfg)?;
+    warmup.start(theta);
     let n = model.rows();
     let bs = if cfg.batch_size == 0 {
         n
@@ -75,6 +122,7 @@ fn adam_epochs(
                     cfg.learning_rate
                 ))
             })?;
+            warmup.mask(epoch, &mut grad);
             adam.step(theta, &grad);
             total -= lp;
             batches += 1;
