@@ -208,22 +208,9 @@ impl LaplaceOptions {
             message,
         };
         let mut o = LaplaceOptions::default();
-        let s = |k: &str| -> Result<Option<String>> {
-            match t.get(k) {
-                None => Ok(None),
-                Some(toml::Value::String(v)) => Ok(Some(v.clone())),
-                Some(v) => Err(err(format!("inference.{k} must be a string, found {v}"))),
-            }
-        };
-        let int = |k: &str| -> Result<Option<usize>> {
-            match t.get(k) {
-                None => Ok(None),
-                Some(toml::Value::Integer(v)) if *v >= 0 => Ok(Some(*v as usize)),
-                Some(v) => Err(err(format!(
-                    "inference.{k} must be a non-negative integer, found {v}"
-                ))),
-            }
-        };
+        let st = super::settings::Settings::new(t, file);
+        let s = |k: &str| st.opt_string(k);
+        let int = |k: &str| st.opt_usize(k);
         const KNOWN: [&str; 17] = [
             "subset",
             "hessian",
@@ -348,7 +335,6 @@ impl LaplaceOptions {
                 online_keys[0]
             )));
         }
-        let st = super::settings::Settings::new(t, file);
         let on = &mut o.online;
         on.epochs = st.usize("online_epochs", on.epochs)?;
         on.burn_in = st.usize("online_burn_in", on.burn_in)?;
@@ -537,6 +523,44 @@ pub struct LaplaceOutcome {
     /// Hierarchical priors: the learned scales and the ARD ranking.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hierarchy: Option<super::hierarchical::HierarchySummary>,
+}
+
+impl LaplaceOutcome {
+    /// The outcome of a fit whose final evidence is `ev` (hyperparameters as chosen), around
+    /// `map`; `sigma_map` is σ before tuning (Gaussian likelihood only).
+    #[allow(clippy::too_many_arguments)]
+    fn from_evidence(
+        map: PointFit,
+        options: &LaplaceOptions,
+        params: usize,
+        ev: &Evidence,
+        log_evidence_initial: f64,
+        log_evidence: f64,
+        sigma_map: Option<f64>,
+        tuning_iterations: usize,
+        jitter: f64,
+    ) -> Self {
+        LaplaceOutcome {
+            map,
+            options: options.clone(),
+            params,
+            log_evidence_initial,
+            log_evidence,
+            prior_precision: ev
+                .groups
+                .iter()
+                .map(|g| (g.name.clone(), g.lambda, 1.0 / g.lambda.sqrt()))
+                .collect(),
+            sigma: sigma_map.map(|_| ev.sigma),
+            sigma_map,
+            tuning_iterations,
+            online: None,
+            clipped_eigenvalues: ev.clipped,
+            most_negative_eigenvalue: ev.most_negative,
+            jitter,
+            hierarchy: None,
+        }
+    }
 }
 
 /// The result of `fit_laplace`.
@@ -2044,26 +2068,18 @@ fn laplace_core(
         }
         PriorSet { priors: entries }
     });
-    let outcome = LaplaceOutcome {
+    let mut outcome = LaplaceOutcome::from_evidence(
         map,
-        options: o.clone(),
-        params: subset.len(),
-        log_evidence_initial: initial,
-        log_evidence: final_ev,
-        prior_precision: ev
-            .groups
-            .iter()
-            .map(|g| (g.name.clone(), g.lambda, 1.0 / g.lambda.sqrt()))
-            .collect(),
-        sigma: sigma_map.map(|_| ev.sigma),
+        o,
+        subset.len(),
+        &ev,
+        initial,
+        final_ev,
         sigma_map,
-        tuning_iterations: iterations,
-        online,
-        clipped_eigenvalues: ev.clipped,
-        most_negative_eigenvalue: ev.most_negative,
+        iterations,
         jitter,
-        hierarchy: None,
-    };
+    );
+    outcome.online = online;
     Ok(LaplaceFit {
         posterior,
         outcome,

@@ -64,6 +64,24 @@ impl<'a> Settings<'a> {
         }
     }
 
+    /// An optional non-negative integer.
+    pub fn opt_usize(&self, key: &str) -> Result<Option<usize>> {
+        if self.table.contains_key(key) {
+            self.usize(key, 0).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// An optional string.
+    pub fn opt_string(&self, key: &str) -> Result<Option<String>> {
+        if self.table.contains_key(key) {
+            self.string(key, "").map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// A boolean, or `default` when absent.
     pub fn bool(&self, key: &str, default: bool) -> Result<bool> {
         match self.table.get(key) {

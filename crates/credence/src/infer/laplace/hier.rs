@@ -345,26 +345,18 @@ pub(super) fn fit_hierarchical(
             format!("log evidence {initial:.3} at the hyperprior medians, {final_ev:.3} at the learned scales"),
         ));
     }
-    let outcome = LaplaceOutcome {
+    let mut outcome = LaplaceOutcome::from_evidence(
         map,
-        options: o.clone(),
-        params: subset.len(),
-        log_evidence_initial: initial,
-        log_evidence: final_ev,
-        prior_precision: ev
-            .groups
-            .iter()
-            .map(|g| (g.name.clone(), g.lambda, 1.0 / g.lambda.sqrt()))
-            .collect(),
-        sigma: sigma_map.map(|_| ev.sigma),
+        o,
+        subset.len(),
+        &ev,
+        initial,
+        final_ev,
         sigma_map,
-        tuning_iterations: iterations,
-        clipped_eigenvalues: ev.clipped,
-        most_negative_eigenvalue: ev.most_negative,
+        iterations,
         jitter,
-        hierarchy: Some(summary),
-        online: None,
-    };
+    );
+    outcome.hierarchy = Some(summary);
     Ok(LaplaceFit {
         posterior,
         outcome,
