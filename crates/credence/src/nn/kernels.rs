@@ -123,7 +123,48 @@ unsafe fn vstore<S: Simd, const FULL: bool>(x: S, p: *mut S::T, v: usize, nv: us
 
 /// Activation and derivative on a short slice (a tile row just stored, still in L1).
 #[inline(always)]
-fn act_run<T: Real, const FMA: bool>(act: Activation, z: &mut [T], d: &mut [T]) {
+fn act_run<S: Simd, const FMA: bool>(act: Activation, z: &mut [S::T], d: &mut [S::T]) {
+    if S::HAS_TANH && matches!(act, Activation::Tanh) {
+        let (l, n) = (S::LANES, z.len().min(d.len()));
+        let (zp, dp) = (z.as_mut_ptr(), d.as_mut_ptr());
+        let mut i = 0;
+        // SAFETY: every access is below `n`, the length of both slices.
+        unsafe {
+            while i + 2 * l <= n {
+                let (t0, d0) = S::load(zp.add(i)).tanh();
+                let (t1, d1) = S::load(zp.add(i + l)).tanh();
+                t0.store(zp.add(i));
+                d0.store(dp.add(i));
+                t1.store(zp.add(i + l));
+                d1.store(dp.add(i + l));
+                i += 2 * l;
+            }
+            while i < n {
+                let w = (n - i).min(l);
+                let (t, dv) = if w == l {
+                    S::load(zp.add(i))
+                } else {
+                    S::load_partial(zp.add(i), w)
+                }
+                .tanh();
+                if w == l {
+                    t.store(zp.add(i));
+                    dv.store(dp.add(i));
+                } else {
+                    t.store_partial(zp.add(i), w);
+                    dv.store_partial(dp.add(i), w);
+                }
+                i += w;
+            }
+        }
+        return;
+    }
+    act_run_blocks::<S::T, FMA>(act, z, d);
+}
+
+/// [`act_run`] through `Real::tanh_block` and the scalar activations, in fixed-size blocks.
+#[inline(always)]
+fn act_run_blocks<T: Real, const FMA: bool>(act: Activation, z: &mut [T], d: &mut [T]) {
     /// Long blocks keep many independent vectors in flight; the tail goes in short blocks so
     /// that at most `S - 1` lanes are computed for nothing.
     const B: usize = 64;
@@ -242,7 +283,7 @@ unsafe fn nn_rows<S: Simd, const NV: usize, const R: usize, const FMA: bool>(
     // enough independent vectors in flight to hide the latency of exp and the division.
     if let Epi::Act(act, d) = epi {
         let span = i0 * m..(i0 + R) * m;
-        act_run::<S::T, FMA>(*act, &mut c[span.clone()], &mut d[span]);
+        act_run::<S, FMA>(*act, &mut c[span.clone()], &mut d[span]);
     }
 }
 
@@ -455,7 +496,7 @@ fn dot_rows_body<S: Simd, const FMA: bool>(
 #[inline(always)]
 fn act_slice_body<S: Simd, const FMA: bool>(act: Activation, z: &mut [S::T], d: &mut [S::T]) {
     let n = z.len().min(d.len());
-    act_run::<S::T, FMA>(act, &mut z[..n], &mut d[..n]);
+    act_run::<S, FMA>(act, &mut z[..n], &mut d[..n]);
 }
 
 #[inline(always)]
