@@ -1,7 +1,8 @@
 //! Runs N gradients of a grad-bench case, for profilers (`perf record -e cpu-clock`):
 //! `cargo run --release -p credence --example grad_loop -- small f64 3000`
 //! (cases `small`, `big`, `boston`; precisions `f64` (engine), `f32` (engine), `model`
-//! (f64 through `Model::logp_grad`, what samplers call; boston reads `data/bostonHousing`)).
+//! (f64 through `Model::logp_grad`, what samplers call; boston reads `data/bostonHousing`;
+//! `model1` forces one thread, `pool` and `pool1` run the loop inside the rayon pool)).
 
 use credence::bench::grad::{GradCase, GradTask};
 use credence::density::LogDensity;
@@ -25,11 +26,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 s += f64::from(t.value_grad(&th, &mut g));
             }
         }
-        Some("model") => {
+        Some(mode @ ("model" | "model1" | "pool" | "pool1")) => {
             let mut m = case.model()?;
+            if mode.ends_with('1') {
+                m.set_threads(1);
+            }
             let mut g = vec![0.0; case.theta.len()];
-            for _ in 0..n {
-                s += m.logp_grad(&case.theta, &mut g)?;
+            if mode.starts_with("pool") {
+                // Inside the rayon pool, as NUTS chains run (nested joins are cheap there).
+                let (theta, m, g, s) = (&case.theta, &mut m, &mut g, &mut s);
+                rayon::scope(move |_| {
+                    for _ in 0..n {
+                        *s += m.logp_grad(theta, g).unwrap_or(f64::NAN);
+                    }
+                });
+            } else {
+                for _ in 0..n {
+                    s += m.logp_grad(&case.theta, &mut g)?;
+                }
             }
         }
         _ => {

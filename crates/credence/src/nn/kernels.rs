@@ -602,10 +602,27 @@ pub(crate) fn gemm_nn<T: Real>(
     m: usize,
     bias: Option<&[T]>,
     c: &mut [T],
+    epi: Epi<'_, T>,
+) {
+    gemm_nn_par(true, isa, a, rows, k, b, m, bias, c, epi);
+}
+
+/// [`gemm_nn`], split over threads only when `par` (the chunked gradient runs each chunk on
+/// one thread: its threads work on different chunks).
+pub(crate) fn gemm_nn_par<T: Real>(
+    par: bool,
+    isa: Isa,
+    a: &[T],
+    rows: usize,
+    k: usize,
+    b: &[T],
+    m: usize,
+    bias: Option<&[T]>,
+    c: &mut [T],
     mut epi: Epi<'_, T>,
 ) {
     let threads = rayon::current_num_threads();
-    if rows * k * m < PAR_MIN || threads < 2 || rows < 64 {
+    if !par || rows * k * m < PAR_MIN || threads < 2 || rows < 64 {
         gemm_nn_serial(isa, a, rows, k, b, m, bias, &mut c[..rows * m], &mut epi);
         return;
     }
