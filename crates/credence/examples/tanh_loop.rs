@@ -161,6 +161,55 @@ mod proto {
         (th, d)
     }
 
+    #[inline(always)]
+    unsafe fn e2_of(x: __m512d, clamp: f64) -> __m512d {
+        let sign = _mm512_set1_pd(-0.0);
+        let ax = _mm512_andnot_pd(sign, x);
+        let ax = _mm512_min_pd(_mm512_set1_pd(clamp), ax);
+        let y = _mm512_add_pd(ax, ax);
+        let shift = _mm512_set1_pd(1.5 * (1u64 << 48) as f64);
+        let t = _mm512_fmadd_pd(y, _mm512_set1_pd(LOG2E), shift);
+        let nf = _mm512_sub_pd(t, shift);
+        let r = _mm512_fnmadd_pd(nf, _mm512_set1_pd(std::f64::consts::LN_2), y);
+        let tab0 = _mm512_setr_pd(TM1[0], TM1[1], TM1[2], TM1[3], TM1[4], TM1[5], TM1[6], TM1[7]);
+        let tab1 = _mm512_setr_pd(TM1[8], TM1[9], TM1[10], TM1[11], TM1[12], TM1[13], TM1[14], TM1[15]);
+        let tm1 = _mm512_permutex2var_pd(tab0, _mm512_castpd_si512(t), tab1);
+        let half = _mm512_set1_pd(0.5);
+        let ph = _mm512_scalef_pd(half, nf);
+        let sm1 = _mm512_fmadd_pd(ph, tm1, _mm512_sub_pd(ph, half));
+        let s = _mm512_add_pd(sm1, half);
+        let mut p = _mm512_set1_pd(1.0 / 5040.0);
+        for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5] {
+            p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c));
+        }
+        let em1 = _mm512_fmadd_pd(p, _mm512_mul_pd(r, r), r);
+        _mm512_fmadd_pd(s, em1, sm1)
+    }
+
+    /// Two vectors, one division.
+    #[inline(always)]
+    pub unsafe fn tanh_pair(x0: __m512d, x1: __m512d) -> [(__m512d, __m512d); 2] {
+        let sign = _mm512_set1_pd(-0.0);
+        let one = _mm512_set1_pd(1.0);
+        let e0 = e2_of(x0, 175.0);
+        let e1 = e2_of(x1, 175.0);
+        let a0 = _mm512_add_pd(e0, one);
+        let a1 = _mm512_add_pd(e1, one);
+        let rr = _mm512_div_pd(one, _mm512_mul_pd(a0, a1));
+        let h0 = _mm512_mul_pd(a1, rr);
+        let h1 = _mm512_mul_pd(a0, rr);
+        let big = _mm512_set1_pd(175.0);
+        let mut out = [(x0, x0); 2];
+        for (i, (x, e, h)) in [(x0, e0, h0), (x1, e1, h1)].into_iter().enumerate() {
+            let th = _mm512_mul_pd(e, h);
+            let d = _mm512_fnmadd_pd(h, h, _mm512_add_pd(h, h));
+            let keep = _mm512_cmp_pd_mask::<_CMP_LE_OQ>(_mm512_andnot_pd(sign, x), big);
+            let d = _mm512_maskz_mov_pd(keep | _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x), d);
+            out[i] = (_mm512_or_pd(th, _mm512_and_pd(x, sign)), d);
+        }
+        out
+    }
+
     pub static TM1: [f64; 16] = [
         0.0,
         0.044273782427413840321966478739929,
@@ -184,6 +233,16 @@ mod proto {
     pub unsafe fn run<const VAR: u32, const U: usize>(z: &mut [f64], d: &mut [f64]) {
         let n = z.len();
         let mut i = 0;
+        if VAR == 6 {
+            while i + 16 <= n {
+                let [(t0, d0), (t1, d1)] = tanh_pair(_mm512_loadu_pd(z.as_ptr().add(i)), _mm512_loadu_pd(z.as_ptr().add(i + 8)));
+                _mm512_storeu_pd(z.as_mut_ptr().add(i), t0);
+                _mm512_storeu_pd(d.as_mut_ptr().add(i), d0);
+                _mm512_storeu_pd(z.as_mut_ptr().add(i + 8), t1);
+                _mm512_storeu_pd(d.as_mut_ptr().add(i + 8), d1);
+                i += 16;
+            }
+        }
         while i + 8 * U <= n {
             let mut xs = [_mm512_setzero_pd(); U];
             for u in 0..U {
@@ -230,7 +289,7 @@ pub fn proto_main() {
             -0.0,
         ])
         .collect();
-    for var in [0u32, 2, 4, 5] {
+    for var in [0u32, 4, 6] {
         for u in [1usize, 2, 4] {
             let f: unsafe fn(&mut [f64], &mut [f64]) = match (var, u) {
                 (0, 1) => proto::run::<0, 1>,

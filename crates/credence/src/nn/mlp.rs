@@ -207,7 +207,7 @@ pub const CHUNK: usize = 64;
 /// accumulated gradient (16 rows for 50 units). Measured on boston: 8 to 160 rows per block are
 /// within the noise of one another.
 fn fuse_block(h: usize) -> usize {
-    (1024 / h.max(1)).clamp(8, 256) / 8 * 8
+    (2048 / h.max(1)).clamp(8, 256) / 8 * 8
 }
 
 impl Mlp {
