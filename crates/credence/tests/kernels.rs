@@ -381,16 +381,17 @@ fn par_objective<T: Real>(
 
 #[test]
 fn chunked_gradient_equals_forward_then_backward() {
-    // Any depth and output width, chunk by chunk (64 rows) and, when the product is large, on
-    // two threads: against `forward` + `backward` with the same output gradient, on every
-    // instruction set, f64 and f32, one thread forced and default. Row counts leave partial
-    // chunks; [5, 100, 100, 1] × 300 rows is large enough for the two-thread split. Same
-    // arithmetic up to summation order: 1e-12 relative to the largest entry in f64, 1e-4 in f32.
-    let shapes: [(&[usize], usize, Activation); 4] = [
-        (&[3, 7, 5, 1], 200, Activation::Tanh),
-        (&[4, 9, 2], 130, Activation::Tanh),
-        (&[5, 100, 100, 1], 300, Activation::Tanh),
-        (&[2, 6, 6, 3], 65, Activation::Relu),
+    // Any depth and output width, chunk by chunk (`Mlp::chunk` rows: 128 for 100-unit layers,
+    // 1024 for narrow ones) and, when the product is large, on two threads: against `forward` +
+    // `backward` with the same output gradient, on every instruction set, f64 and f32, one
+    // thread forced and default. Row counts (in chunks + extra rows) leave partial chunks;
+    // [5, 100, 100, 1] × 300 rows is large enough for the two-thread split. Same arithmetic up
+    // to summation order: 1e-12 relative to the largest entry in f64, 1e-4 in f32.
+    let shapes: [(&[usize], (usize, usize), Activation); 4] = [
+        (&[3, 7, 5, 1], (2, 37), Activation::Tanh),
+        (&[4, 9, 2], (1, 70), Activation::Tanh),
+        (&[5, 100, 100, 1], (2, 44), Activation::Tanh),
+        (&[2, 6, 6, 3], (1, 1), Activation::Relu),
     ];
     fn check<T: Real>(mlp: &Mlp, theta: &[T], x: &[T], rows: usize, isa: Isa, tol: f64) {
         let (o0, g0) = run(mlp, theta, x, rows, isa);
@@ -425,8 +426,9 @@ fn chunked_gradient_equals_forward_then_backward() {
             }
         }
     }
-    for (sizes, rows, act) in shapes {
+    for (sizes, (chunks, extra), act) in shapes {
         let mlp = Mlp::new(sizes.to_vec(), act);
+        let rows = chunks * mlp.chunk() + extra;
         assert!(mlp.chunks(rows));
         let mut r = rng::stream(9, 5);
         let theta: Vec<f64> = (0..mlp.dim()).map(|_| 0.3 * rng::normal(&mut r)).collect();

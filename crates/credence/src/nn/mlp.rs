@@ -112,7 +112,7 @@ pub type RowObjectivePar<'a, T> =
 /// Product size (rows × (inputs + 1) × hidden units) from which the fused gradient splits its
 /// rows over two threads. Measured on the 2-vCPU EPYC (Zen 4) with `credence bench grad`: boston
 /// (455 × 14 × 50 = 318 500) runs ≈ 1.6× faster on two threads than on one inside the pool.
-pub const FUSED_PAR_MIN: usize = 1 << 17;
+pub const FUSED_PAR_MIN: usize = 1 << 16;
 
 /// Parameters and geometry of one fused sweep.
 struct FusedNet<'a, T> {
@@ -198,9 +198,13 @@ impl<T: Real> FusedNet<'_, T> {
 /// outputs, returns those rows' term of the objective and writes ∂/∂output into the slice.
 pub type RowObjective<'a, T> = dyn FnMut(std::ops::Range<usize>, &[T], &mut [T]) -> f64 + 'a;
 
-/// Rows per chunk of [`Mlp::grad_chunked`]: for 100-unit layers each chunk's activations,
-/// derivatives and back-propagated errors (≈ 5 × 64 × 100 f64 = 256 KB) stay in L2.
-pub const CHUNK: usize = 64;
+/// Rows per chunk of [`Mlp::grad_chunked`] for layers at most `widest` units wide: about
+/// 12 800 values per layer buffer (128 rows of 100 units: ≈ 6 × 100 KB of activations,
+/// derivatives and back-propagated errors, within a Zen 4 core's 1 MB L2). Measured on the big
+/// case (8→100→100→1): 32, 64 and 128 rows per chunk are within 6% of one another.
+fn chunk_rows(widest: usize) -> usize {
+    (12_800 / widest.max(1)).clamp(16, 1024) / 8 * 8
+}
 
 /// Rows per block of the fused gradient for `h` hidden units: about 1024 elements of hidden
 /// activations (and as many derivatives) per block, so that both stay in L1 beside W1 and the
@@ -665,10 +669,15 @@ impl Mlp {
     /// Whether [`Mlp::grad_chunked`] pays for `rows` rows: more than one chunk, and a network the
     /// fused path does not take.
     pub fn chunks(&self, rows: usize) -> bool {
-        rows > CHUNK && !self.fuses(rows)
+        rows > self.chunk() && !self.fuses(rows)
     }
 
-    /// Forward pass, per-row objective and reverse pass chunk by chunk ([`CHUNK`] rows), for any
+    /// Rows per chunk of [`Mlp::grad_chunked`] for this network.
+    pub fn chunk(&self) -> usize {
+        chunk_rows(self.sizes.iter().copied().max().unwrap_or(1))
+    }
+
+    /// Forward pass, per-row objective and reverse pass chunk by chunk ([`Mlp::chunk`] rows), for any
     /// network: each chunk's activations stay in the core's L2 cache instead of streaming the
     /// whole batch's through memory once per layer and pass. When the product is large (≥
     /// `PAR_MIN` multiply-adds) and the workspace allows two threads, the rows are split in two
@@ -689,6 +698,7 @@ impl Mlp {
         self.resize(ws, rows);
         let isa = ws.isa();
         let dim = self.dim();
+        let chunk = self.chunk();
         let work = rows * self.sizes.windows(2).map(|w| w[0] * w[1]).sum::<usize>();
         let cap = ws.max_threads.unwrap_or(usize::MAX);
         let threads = if work >= PAR_MIN && cap >= 2 && rayon::current_num_threads() >= 2 {
@@ -700,7 +710,7 @@ impl Mlp {
             ws.chunks.resize_with(threads, ChunkState::default);
         }
         for st in &mut ws.chunks[..threads] {
-            self.resize(&mut st.ws, CHUNK);
+            self.resize(&mut st.ws, chunk);
             st.ws.isa = Some(isa);
             if st.grad.len() != dim {
                 st.grad = vec![T::ZERO; dim];
@@ -713,7 +723,7 @@ impl Mlp {
         let (total, extra) = if threads < 2 {
             self.chunk_sweep(theta, wts, x, 0, rows, &mut ws.chunks[0], out, objective)
         } else {
-            let half = (rows / 2).div_ceil(CHUNK) * CHUNK;
+            let half = (rows / 2).div_ceil(chunk) * chunk;
             let (xa, xb) = x[..rows * k].split_at(half * k);
             let (oa, ob) = out.split_at_mut(half * o);
             let (sa, sb) = ws.chunks.split_at_mut(1);
@@ -747,12 +757,12 @@ impl Mlp {
         out: &mut [T],
         objective: &RowObjectivePar<'_, T>,
     ) -> (f64, f64) {
-        let (k, o) = (self.sizes[0], self.outputs());
+        let (k, o, chunk) = (self.sizes[0], self.outputs(), self.chunk());
         st.grad.fill(T::ZERO);
         let (mut total, mut extra) = (0.0, 0.0);
         let mut c0 = 0;
         while c0 < rows {
-            let n = CHUNK.min(rows - c0);
+            let n = chunk.min(rows - c0);
             let xc = &x[c0 * k..(c0 + n) * k];
             self.forward_in(theta, xc, n, &mut st.ws, false);
             let (oc, og) = st.ws.output_and_grad();
