@@ -138,6 +138,7 @@ impl<T: Real> FusedNet<'_, T> {
     /// Forward, objective and reverse pass over `rows` rows (`x`, `out`, `og` hold just those
     /// rows; `first` is the index of the first one, passed to the objective). Leaves the
     /// accumulated [x·δ, δ]ᵀ·D and ∂/∂w2 at the end of `buf` and returns (objective, ∂/∂b2).
+    #[allow(clippy::too_many_arguments)]
     fn sweep(
         &self,
         x: &[T],
@@ -146,7 +147,7 @@ impl<T: Real> FusedNet<'_, T> {
         buf: &mut [T],
         out: &mut [T],
         og: &mut [T],
-        objective: &mut dyn FnMut(std::ops::Range<usize>, &[T], &mut [T]) -> f64,
+        objective: &mut RowObjective<'_, T>,
     ) -> (f64, T) {
         let (k, h, block, isa) = (self.k, self.h, self.block, self.isa);
         let k1 = k + 1;
@@ -450,11 +451,11 @@ impl Mlp {
         Some(total)
     }
 
-    /// Threads [`Mlp::grad_fused_par`] uses for `rows` rows: 2 when the product rows × (inputs
-    /// + 1) × hidden units reaches [`FUSED_PAR_MIN`], the caller runs on a rayon worker (as
-    /// the samplers' chains do; from outside the pool a join costs two thread wake-ups, more
-    /// than it saves on a gradient of tens of µs), rayon has two threads and the workspace
-    /// allows it ([`Workspace::set_max_threads`]); else 1.
+    /// Threads [`Mlp::grad_fused_par`] uses for `rows` rows: 2 when the product
+    /// rows × (inputs + 1) × hidden units reaches [`FUSED_PAR_MIN`], the caller runs on a rayon
+    /// worker (as the samplers' chains do; from outside the pool a join costs two thread
+    /// wake-ups, more than it saves on a gradient of tens of µs), rayon has two threads and
+    /// the workspace allows it ([`Workspace::set_max_threads`]); else 1.
     pub fn fused_threads<T: Real>(&self, rows: usize, ws: &Workspace<T>) -> usize {
         let work = rows * (self.sizes[0] + 1) * self.sizes.get(1).copied().unwrap_or(0);
         let cap = ws.max_threads.unwrap_or(usize::MAX);
