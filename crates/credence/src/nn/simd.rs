@@ -408,6 +408,9 @@ impl Real for f32 {
 pub trait Simd: Copy {
     /// Element type.
     type T: Real;
+    /// The half-width register of the same instruction set, for short tails (itself where
+    /// there is none).
+    type Half: Simd<T = Self::T>;
     /// Elements per register.
     const LANES: usize;
     /// All lanes zero.
@@ -445,6 +448,7 @@ macro_rules! scalar_simd {
         pub struct $name($t);
         impl Simd for $name {
             type T = $t;
+            type Half = $name;
             const LANES: usize = 1;
             #[inline(always)]
             unsafe fn zero() -> Self {
@@ -487,7 +491,7 @@ scalar_simd!(S64, f64);
 scalar_simd!(S32, f32);
 
 #[cfg(target_arch = "x86_64")]
-pub use x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64};
+pub use x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F32Y, Avx512F64, Avx512F64Y};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -506,6 +510,93 @@ mod x86 {
     #[derive(Clone, Copy)]
     #[doc(hidden)]
     pub struct Avx2F64(__m256d);
+    /// 4 × f64 in a ymm register with AVX-512VL masked loads and stores (tails of AVX-512 tiles).
+    #[derive(Clone, Copy)]
+    #[doc(hidden)]
+    pub struct Avx512F64Y(__m256d);
+    /// 8 × f32 in a ymm register with AVX-512VL masked loads and stores (tails of AVX-512 tiles).
+    #[derive(Clone, Copy)]
+    #[doc(hidden)]
+    pub struct Avx512F32Y(__m256);
+
+    macro_rules! ymm_vl {
+        ($name:ident, $t:ty, $lanes:expr, $mask:ty, $zero:ident, $set1:ident, $load:ident,
+         $mload:ident, $store:ident, $mstore:ident, $fma:ident, $mul:ident, $half:ident) => {
+            impl Simd for $name {
+                type T = $t;
+                type Half = $half;
+                const LANES: usize = $lanes;
+                #[inline(always)]
+                unsafe fn zero() -> Self {
+                    Self($zero())
+                }
+                #[inline(always)]
+                unsafe fn splat(v: $t) -> Self {
+                    Self($set1(v))
+                }
+                #[inline(always)]
+                unsafe fn load(p: *const $t) -> Self {
+                    Self($load(p))
+                }
+                #[inline(always)]
+                unsafe fn load_partial(p: *const $t, n: usize) -> Self {
+                    Self($mload(((1u32 << n) - 1) as $mask, p))
+                }
+                #[inline(always)]
+                unsafe fn store(self, p: *mut $t) {
+                    $store(p, self.0)
+                }
+                #[inline(always)]
+                unsafe fn store_partial(self, p: *mut $t, n: usize) {
+                    $mstore(p, ((1u32 << n) - 1) as $mask, self.0)
+                }
+                #[inline(always)]
+                unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+                    Self($fma(a.0, b.0, c.0))
+                }
+                #[inline(always)]
+                unsafe fn mul(a: Self, b: Self) -> Self {
+                    Self($mul(a.0, b.0))
+                }
+                #[inline(always)]
+                unsafe fn hsum(self) -> $t {
+                    let mut t = [0.0 as $t; $lanes];
+                    $store(t.as_mut_ptr(), self.0);
+                    t.iter().sum()
+                }
+            }
+        };
+    }
+    ymm_vl!(
+        Avx512F64Y,
+        f64,
+        4,
+        u8,
+        _mm256_setzero_pd,
+        _mm256_set1_pd,
+        _mm256_loadu_pd,
+        _mm256_maskz_loadu_pd,
+        _mm256_storeu_pd,
+        _mm256_mask_storeu_pd,
+        _mm256_fmadd_pd,
+        _mm256_mul_pd,
+        Avx512F64Y
+    );
+    ymm_vl!(
+        Avx512F32Y,
+        f32,
+        8,
+        u8,
+        _mm256_setzero_ps,
+        _mm256_set1_ps,
+        _mm256_loadu_ps,
+        _mm256_maskz_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_mask_storeu_ps,
+        _mm256_fmadd_ps,
+        _mm256_mul_ps,
+        Avx512F32Y
+    );
     /// 8 × f32 in a ymm register.
     #[derive(Clone, Copy)]
     #[doc(hidden)]
@@ -513,6 +604,7 @@ mod x86 {
 
     impl Simd for Avx512F64 {
         type T = f64;
+        type Half = Avx512F64Y;
         const LANES: usize = 8;
         #[inline(always)]
         unsafe fn zero() -> Self {
@@ -624,6 +716,7 @@ mod x86 {
 
     impl Simd for Avx512F32 {
         type T = f32;
+        type Half = Avx512F32Y;
         const LANES: usize = 16;
         #[inline(always)]
         unsafe fn zero() -> Self {
@@ -665,6 +758,7 @@ mod x86 {
 
     impl Simd for Avx2F64 {
         type T = f64;
+        type Half = Avx2F64;
         const LANES: usize = 4;
         #[inline(always)]
         unsafe fn zero() -> Self {
@@ -712,6 +806,7 @@ mod x86 {
 
     impl Simd for Avx2F32 {
         type T = f32;
+        type Half = Avx2F32;
         const LANES: usize = 8;
         #[inline(always)]
         unsafe fn zero() -> Self {
