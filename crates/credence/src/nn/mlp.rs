@@ -678,15 +678,15 @@ impl Mlp {
         chunk_rows(self.sizes.iter().copied().max().unwrap_or(1))
     }
 
-    /// Forward pass, per-row objective and reverse pass chunk by chunk ([`Mlp::chunk`] rows), for any
-    /// network: each chunk's activations stay in the core's L2 cache instead of streaming the
-    /// whole batch's through memory once per layer and pass. When the product is large (≥
-    /// `PAR_MIN` multiply-adds) and the workspace allows two threads, the rows are split in two
-    /// halves swept at once (`rayon::join`), each with its own chunk workspace and gradient
-    /// accumulator (summed at the end). The objective is called once per chunk, like
-    /// [`Mlp::grad_fused_par`]'s; returns the summed objective and the summed extra gradient.
-    /// Afterwards `ws.output()` holds the outputs of every row; the hidden-layer buffers are
-    /// not filled.
+    /// Forward pass, per-row objective and reverse pass chunk by chunk ([`Mlp::chunk`] rows),
+    /// for any network: each chunk's activations stay in the core's L2 cache instead of
+    /// streaming the whole batch's through memory once per layer and pass. When the product is
+    /// large (≥ `PAR_MIN` multiply-adds per part) the rows are split in contiguous parts, one per
+    /// rayon thread at most ([`Workspace::set_max_threads`] caps it), swept at once, each with
+    /// its own chunk workspace and gradient accumulator (summed at the end). The objective is
+    /// called once per chunk, like [`Mlp::grad_fused_par`]'s; returns the summed objective and
+    /// the summed extra gradient. Afterwards `ws.output()` holds the outputs of every row; the
+    /// hidden-layer buffers are not filled.
     pub fn grad_chunked<T: Real>(
         &self,
         theta: &[T],
@@ -696,21 +696,25 @@ impl Mlp {
         grad: &mut [T],
         objective: &RowObjectivePar<'_, T>,
     ) -> (f64, f64) {
+        use rayon::prelude::*;
         self.resize(ws, rows);
         let isa = ws.isa();
         let dim = self.dim();
         let chunk = self.chunk();
         let work = rows * self.sizes.windows(2).map(|w| w[0] * w[1]).sum::<usize>();
         let cap = ws.max_threads.unwrap_or(usize::MAX);
-        let threads = if work >= PAR_MIN && cap >= 2 && rayon::current_num_threads() >= 2 {
-            2
-        } else {
-            1
-        };
-        if ws.chunks.len() < threads {
-            ws.chunks.resize_with(threads, ChunkState::default);
+        let parts = (work / PAR_MIN)
+            .min(cap)
+            .min(rayon::current_num_threads())
+            .min(rows.div_ceil(chunk))
+            .max(1);
+        // Rows per part, whole chunks but the last.
+        let per = rows.div_ceil(parts).div_ceil(chunk) * chunk;
+        let parts = rows.div_ceil(per);
+        if ws.chunks.len() < parts {
+            ws.chunks.resize_with(parts, ChunkState::default);
         }
-        for st in &mut ws.chunks[..threads] {
+        for st in &mut ws.chunks[..parts] {
             self.resize(&mut st.ws, chunk);
             st.ws.isa = Some(isa);
             if st.grad.len() != dim {
@@ -721,22 +725,27 @@ impl Mlp {
         let (k, o) = (self.sizes[0], self.outputs());
         let wts = &ws.wts[..];
         let out = &mut ws.outs[self.layers() - 1][..rows * o];
-        let (total, extra) = if threads < 2 {
-            self.chunk_sweep(theta, wts, x, 0, rows, &mut ws.chunks[0], out, objective)
+        let states = &mut ws.chunks[..parts];
+        let (total, extra) = if parts < 2 {
+            self.chunk_sweep(theta, wts, x, 0, rows, &mut states[0], out, objective)
         } else {
-            let half = (rows / 2).div_ceil(chunk) * chunk;
-            let (xa, xb) = x[..rows * k].split_at(half * k);
-            let (oa, ob) = out.split_at_mut(half * o);
-            let (sa, sb) = ws.chunks.split_at_mut(1);
-            let ((ta, ea), (tb, eb)) = rayon::join(
-                || self.chunk_sweep(theta, wts, xa, 0, half, &mut sa[0], oa, objective),
-                || self.chunk_sweep(theta, wts, xb, half, rows - half, &mut sb[0], ob, objective),
-            );
-            let (a, b) = ws.chunks.split_at_mut(1);
-            for (g, v) in a[0].grad.iter_mut().zip(&b[0].grad) {
-                *g += *v;
+            let sums = states
+                .par_iter_mut()
+                .zip(out.par_chunks_mut(per * o))
+                .enumerate()
+                .map(|(p, (st, oc))| {
+                    let (r0, n) = (p * per, oc.len() / o.max(1));
+                    let xp = &x[r0 * k..(r0 + n) * k];
+                    self.chunk_sweep(theta, wts, xp, r0, n, st, oc, objective)
+                })
+                .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            let (first, rest) = states.split_at_mut(1);
+            for st in rest.iter() {
+                for (g, v) in first[0].grad.iter_mut().zip(&st.grad) {
+                    *g += *v;
+                }
             }
-            (ta + tb, ea + eb)
+            sums
         };
         for (g, v) in grad[..dim].iter_mut().zip(&ws.chunks[0].grad) {
             *g += *v;
