@@ -28,8 +28,8 @@ fn grad(a: &GradArgs) -> Result<()> {
             rayon_threads()
         );
         println!(
-            "{:<8} {:>10} {:>10} {:>14} {:>14} {:>14} {:>14}",
-            "case", "f64 µs", "f32 µs", "U(θ₀)", "expected", "‖∇U‖²", "expected"
+            "{:<8} {:>10} {:>12} {:>10} {:>14} {:>14} {:>14} {:>14}",
+            "case", "f64 µs", "f64 1-thr µs", "f32 µs", "U(θ₀)", "expected", "‖∇U‖²", "expected"
         );
     }
     for name in a.cases.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -59,9 +59,10 @@ fn grad(a: &GradArgs) -> Result<()> {
         if !a.output.json {
             let f = |v: Option<f64>| v.map_or("—".to_string(), |x| format!("{x:.6e}"));
             println!(
-                "{:<8} {:>10.1} {:>10.1} {:>14.6e} {:>14} {:>14.6e} {:>14}",
+                "{:<8} {:>10.1} {:>12.1} {:>10.1} {:>14.6e} {:>14} {:>14.6e} {:>14}",
                 name,
                 r.f64_us,
+                r.f64_1t_us,
                 r.f32_us,
                 r.loss,
                 f(r.expected_loss),

@@ -167,6 +167,12 @@ impl Model {
         })
     }
 
+    /// Caps the threads of the full-batch gradient's fused path (`1`: one thread, `0`: the
+    /// default, two threads when the batch is large enough; see [`crate::nn::Mlp::fused_threads`]).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.ws.set_max_threads(threads);
+    }
+
     /// Number of training rows.
     pub fn rows(&self) -> usize {
         self.rows
@@ -199,20 +205,36 @@ impl Model {
         let mut gls = 0.0;
         if spec.mlp.fuses(rows) {
             // One hidden layer, one output: forward, likelihood and reverse pass per block of
-            // rows (the likelihood is a sum over rows, so blocks add up to the same value).
-            let mut objective = |r: std::ops::Range<usize>, out: &[f64], og: &mut [f64]| {
-                spec.likelihood
-                    .log_lik(out, &y[r], ls, scale, Some(og), &mut gls)
-            };
-            if let Some(ll) = spec
+            // rows (the likelihood is a sum over rows, so blocks add up to the same value); two
+            // threads sweep half the rows each when the batch is large enough to pay.
+            let lik = &spec.likelihood;
+            let objective =
+                |r: std::ops::Range<usize>, out: &[f64], og: &mut [f64], gls: &mut f64| {
+                    lik.log_lik(out, &y[r], ls, scale, Some(og), gls)
+                };
+            if let Some((ll, gls)) = spec
                 .mlp
-                .grad_fused(theta, x, rows, ws, grad, &mut objective)
+                .grad_fused_par(theta, x, rows, ws, grad, &objective)
             {
                 if spec.likelihood.learns_noise() {
                     grad[nd] += gls;
                 }
                 return ll;
             }
+        }
+        if spec.mlp.chunks(rows) {
+            // Any other network on more than one chunk of rows: forward, likelihood and reverse
+            // pass chunk by chunk (activations stay in cache), two threads when large.
+            let lik = &spec.likelihood;
+            let objective =
+                |r: std::ops::Range<usize>, out: &[f64], og: &mut [f64], gls: &mut f64| {
+                    lik.log_lik(out, &y[r], ls, scale, Some(og), gls)
+                };
+            let (ll, gls) = spec.mlp.grad_chunked(theta, x, rows, ws, grad, &objective);
+            if spec.likelihood.learns_noise() {
+                grad[nd] += gls;
+            }
+            return ll;
         }
         spec.mlp.forward(theta, x, rows, ws);
         let (out, og) = ws.output_and_grad();

@@ -360,3 +360,137 @@ fn fused_gradient_equals_forward_then_backward() {
         .grad_fused(&th, &[0.0; 6], 2, &mut ws, &mut g, &mut |_, _, _| 0.0)
         .is_none());
 }
+
+/// The objective the threaded-path tests use: Σ c_n·o_n with c_n = sin(0.61·n) over every output
+/// entry, ∂/∂o = c, and Σ c_n accumulated as the "extra" gradient.
+fn par_objective<T: Real>(
+    outputs: usize,
+) -> impl Fn(std::ops::Range<usize>, &[T], &mut [T], &mut f64) -> f64 + Sync {
+    move |r: std::ops::Range<usize>, out: &[T], og: &mut [T], extra: &mut f64| {
+        assert_eq!(out.len(), r.len() * outputs);
+        let mut v = 0.0;
+        for (i, (o, g)) in out.iter().zip(og.iter_mut()).enumerate() {
+            let c = (((r.start * outputs + i) as f64) * 0.61).sin();
+            *g = T::from_f64(c);
+            v += c * o.to_f64();
+            *extra += c;
+        }
+        v
+    }
+}
+
+#[test]
+fn chunked_gradient_equals_forward_then_backward() {
+    // Any depth and output width, chunk by chunk (`Mlp::chunk` rows: 128 for 100-unit layers,
+    // 1024 for narrow ones) and, when the product is large, on two threads: against `forward` +
+    // `backward` with the same output gradient, on every instruction set, f64 and f32, one
+    // thread forced and default. Row counts (in chunks + extra rows) leave partial chunks;
+    // [5, 100, 100, 1] × 300 rows is large enough for the two-thread split. Same arithmetic up
+    // to summation order: 1e-12 relative to the largest entry in f64, 1e-4 in f32.
+    let shapes: [(&[usize], (usize, usize), Activation); 4] = [
+        (&[3, 7, 5, 1], (2, 37), Activation::Tanh),
+        (&[4, 9, 2], (1, 70), Activation::Tanh),
+        (&[5, 100, 100, 1], (2, 44), Activation::Tanh),
+        (&[2, 6, 6, 3], (1, 1), Activation::Relu),
+    ];
+    fn check<T: Real>(mlp: &Mlp, theta: &[T], x: &[T], rows: usize, isa: Isa, tol: f64) {
+        let (o0, g0) = run(mlp, theta, x, rows, isa);
+        let up = |v: &[T]| v.iter().map(|t| t.to_f64()).collect::<Vec<_>>();
+        let o0 = up(&o0);
+        let outputs = mlp.outputs();
+        let expect: f64 = o0
+            .iter()
+            .enumerate()
+            .map(|(n, o)| ((n as f64) * 0.61).sin() * o)
+            .sum();
+        let expect_extra: f64 = (0..o0.len()).map(|n| ((n as f64) * 0.61).sin()).sum();
+        for threads in [1, 0] {
+            let mut ws: Workspace<T> = mlp.workspace_of(rows);
+            ws.set_isa(isa);
+            ws.set_max_threads(threads);
+            // Twice: the second call reuses the workspace's per-thread state.
+            for _ in 0..2 {
+                let mut grad = vec![T::ZERO; mlp.dim()];
+                let (total, extra) = mlp.grad_chunked(
+                    theta,
+                    x,
+                    rows,
+                    &mut ws,
+                    &mut grad,
+                    &par_objective::<T>(outputs),
+                );
+                close(&up(ws.output()), &o0, tol);
+                close(&up(&grad), &up(&g0), tol);
+                assert!((total - expect).abs() <= tol * (1.0 + expect.abs()));
+                assert!((extra - expect_extra).abs() <= 1e-9 * (1.0 + expect_extra.abs()));
+            }
+        }
+    }
+    for (sizes, (chunks, extra), act) in shapes {
+        let mlp = Mlp::new(sizes.to_vec(), act);
+        let rows = chunks * mlp.chunk() + extra;
+        assert!(mlp.chunks(rows));
+        let mut r = rng::stream(9, 5);
+        let theta: Vec<f64> = (0..mlp.dim()).map(|_| 0.3 * rng::normal(&mut r)).collect();
+        let x: Vec<f64> = (0..rows * sizes[0]).map(|_| rng::normal(&mut r)).collect();
+        let t32: Vec<f32> = theta.iter().map(|&v| v as f32).collect();
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        for isa in Isa::available() {
+            check(&mlp, &theta, &x, rows, isa, 1e-12);
+            check(&mlp, &t32, &x32, rows, isa, 1e-4);
+        }
+    }
+}
+
+#[test]
+fn fused_gradient_on_two_threads_equals_one_thread() {
+    // `grad_fused_par` splits the rows over two threads only inside the rayon pool (as the
+    // samplers call it) and when the product is large enough (boston's 455 × 14 × 50 is): run it
+    // there, one thread forced and default, against `grad_fused`. Same arithmetic up to
+    // summation order: 1e-12 relative (f64), 1e-4 (f32).
+    fn check<T: Real>(mlp: &Mlp, theta: &[T], x: &[T], rows: usize, tol: f64) {
+        let mut ws: Workspace<T> = mlp.workspace_of(rows);
+        let mut g0 = vec![T::ZERO; mlp.dim()];
+        let f = par_objective::<T>(1);
+        let mut extra0 = 0.0;
+        let mut single = |r: std::ops::Range<usize>, o: &[T], g: &mut [T]| f(r, o, g, &mut extra0);
+        let t0 = mlp
+            .grad_fused(theta, x, rows, &mut ws, &mut g0, &mut single)
+            .expect("fused shape");
+        let o0: Vec<f64> = ws.output().iter().map(|v| v.to_f64()).collect();
+        let up = |v: &[T]| v.iter().map(|t| t.to_f64()).collect::<Vec<_>>();
+        for threads in [1, 0] {
+            ws.set_max_threads(threads);
+            let (used, grad, total, extra, out) = rayon::scope(|_| {
+                let used = mlp.fused_threads(rows, &ws);
+                let mut grad = vec![T::ZERO; mlp.dim()];
+                let (total, extra) = mlp
+                    .grad_fused_par(theta, x, rows, &mut ws, &mut grad, &f)
+                    .expect("fused shape");
+                (used, grad, total, extra, up(ws.output()))
+            });
+            let want = if threads == 1 || rayon::current_num_threads() < 2 {
+                1
+            } else {
+                2
+            };
+            assert_eq!(used, want);
+            close(&out, &o0, tol);
+            close(&up(&grad), &up(&g0), tol);
+            assert!((total - t0).abs() <= tol * (1.0 + t0.abs()));
+            assert!((extra - extra0).abs() <= 1e-9 * (1.0 + extra0.abs()));
+        }
+        // Outside the pool: one thread.
+        assert_eq!(mlp.fused_threads(rows, &ws), 1);
+    }
+    let mlp = Mlp::new(vec![13, 50, 1], Activation::Tanh);
+    for rows in [455, 301] {
+        let mut r = rng::stream(9, 6);
+        let theta: Vec<f64> = (0..mlp.dim()).map(|_| 0.5 * rng::normal(&mut r)).collect();
+        let x: Vec<f64> = (0..rows * 13).map(|_| rng::normal(&mut r)).collect();
+        let t32: Vec<f32> = theta.iter().map(|&v| v as f32).collect();
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        check(&mlp, &theta, &x, rows, 1e-12);
+        check(&mlp, &t32, &x32, rows, 1e-4);
+    }
+}

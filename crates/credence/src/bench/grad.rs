@@ -220,7 +220,7 @@ impl<T: Real> GradTask<T> {
         let prior = (half * pr * inv_tau2).to_f64();
         if self.mlp.fuses(self.rows) {
             let y = &self.y;
-            let mut objective = |r: std::ops::Range<usize>, out: &[T], og: &mut [T]| {
+            let objective = |r: std::ops::Range<usize>, out: &[T], og: &mut [T], _: &mut f64| {
                 let mut ss = T::ZERO;
                 for ((o, g), y) in out.iter().zip(og.iter_mut()).zip(&y[r]) {
                     let d = *o - *y;
@@ -229,17 +229,28 @@ impl<T: Real> GradTask<T> {
                 }
                 (half * ss * inv_var).to_f64()
             };
-            let fit = self.mlp.grad_fused(
-                theta,
-                &self.x,
-                self.rows,
-                &mut self.ws,
-                grad,
-                &mut objective,
-            );
-            if let Some(fit) = fit {
+            let fit =
+                self.mlp
+                    .grad_fused_par(theta, &self.x, self.rows, &mut self.ws, grad, &objective);
+            if let Some((fit, _)) = fit {
                 return T::from_f64(fit + prior);
             }
+        }
+        if self.mlp.chunks(self.rows) {
+            let y = &self.y;
+            let objective = |r: std::ops::Range<usize>, out: &[T], og: &mut [T], _: &mut f64| {
+                let mut ss = T::ZERO;
+                for ((o, g), y) in out.iter().zip(og.iter_mut()).zip(&y[r]) {
+                    let d = *o - *y;
+                    ss += d * d;
+                    *g = d * inv_var;
+                }
+                (half * ss * inv_var).to_f64()
+            };
+            let (fit, _) =
+                self.mlp
+                    .grad_chunked(theta, &self.x, self.rows, &mut self.ws, grad, &objective);
+            return T::from_f64(fit + prior);
         }
         self.mlp.forward(theta, &self.x, self.rows, &mut self.ws);
         let (out, og) = self.ws.output_and_grad();
@@ -258,8 +269,12 @@ impl<T: Real> GradTask<T> {
 /// Timings and check values of one case.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
-    /// Microseconds per f64 gradient (`Model::logp_grad`).
+    /// Microseconds per f64 gradient (`Model::logp_grad`, default threads: the fused path splits
+    /// its rows over two threads when the batch is large enough, see `Mlp::fused_threads`).
     pub f64_us: f64,
+    /// Microseconds per f64 gradient on one thread (`Model::set_threads(1)`; what each chain
+    /// gets when NUTS runs one chain per core). Equal work to `f64_us` where that is one thread.
+    pub f64_1t_us: f64,
     /// Microseconds per f32 gradient (engine in f32).
     pub f32_us: f64,
     /// U(θ₀) (f64).
@@ -305,15 +320,23 @@ pub fn run_case(case: &GradCase, scale: f64, repeats: usize) -> Result<CaseResul
     let logp = model.logp_grad(&case.theta, &mut g)?;
     let loss = case.u_from_logp(logp);
     let grad_norm2: f64 = g.iter().map(|v| v * v).sum();
-    let mut failed = None;
-    let f64_us = time_us(iters, repeats, || {
-        if let Err(e) = model.logp_grad(&case.theta, &mut g) {
-            failed = Some(e);
-        }
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    // The timed loops run inside the rayon pool, as the samplers' chains do: there the fused
+    // path's two halves are a cheap `rayon::join`; a caller outside the pool gets one thread
+    // for the fused path (see `Mlp::fused_threads`).
+    let mut time_model = |model: &mut Model| -> Result<f64> {
+        let mut failed = None;
+        let us = rayon::scope(|_| {
+            time_us(iters, repeats, || {
+                if let Err(e) = model.logp_grad(&case.theta, &mut g) {
+                    failed = Some(e);
+                }
+            })
+        });
+        failed.map_or(Ok(us), Err)
+    };
+    let f64_us = time_model(&mut model)?;
+    model.set_threads(1);
+    let f64_1t_us = time_model(&mut model)?;
     let mut task = GradTask::<f32>::new(case);
     let theta32: Vec<f32> = case.theta.iter().map(|&v| v as f32).collect();
     let mut g32 = vec![0.0f32; theta32.len()];
@@ -322,11 +345,14 @@ pub fn run_case(case: &GradCase, scale: f64, repeats: usize) -> Result<CaseResul
     if !loss_f32.is_finite() {
         return Err(Error::Numeric(format!("f32 U(θ₀) is {loss_f32}")));
     }
-    let f32_us = time_us(iters, repeats, || {
-        task.value_grad(&theta32, &mut g32);
+    let f32_us = rayon::scope(|_| {
+        time_us(iters, repeats, || {
+            task.value_grad(&theta32, &mut g32);
+        })
     });
     Ok(CaseResult {
         f64_us,
+        f64_1t_us,
         f32_us,
         loss,
         grad_norm2,

@@ -123,7 +123,48 @@ unsafe fn vstore<S: Simd, const FULL: bool>(x: S, p: *mut S::T, v: usize, nv: us
 
 /// Activation and derivative on a short slice (a tile row just stored, still in L1).
 #[inline(always)]
-fn act_run<T: Real, const FMA: bool>(act: Activation, z: &mut [T], d: &mut [T]) {
+fn act_run<S: Simd, const FMA: bool>(act: Activation, z: &mut [S::T], d: &mut [S::T]) {
+    if S::HAS_TANH && matches!(act, Activation::Tanh) {
+        let (l, n) = (S::LANES, z.len().min(d.len()));
+        let (zp, dp) = (z.as_mut_ptr(), d.as_mut_ptr());
+        let mut i = 0;
+        // SAFETY: every access is below `n`, the length of both slices.
+        unsafe {
+            while i + 2 * l <= n {
+                let (t0, d0) = S::load(zp.add(i)).tanh();
+                let (t1, d1) = S::load(zp.add(i + l)).tanh();
+                t0.store(zp.add(i));
+                d0.store(dp.add(i));
+                t1.store(zp.add(i + l));
+                d1.store(dp.add(i + l));
+                i += 2 * l;
+            }
+            while i < n {
+                let w = (n - i).min(l);
+                let (t, dv) = if w == l {
+                    S::load(zp.add(i))
+                } else {
+                    S::load_partial(zp.add(i), w)
+                }
+                .tanh();
+                if w == l {
+                    t.store(zp.add(i));
+                    dv.store(dp.add(i));
+                } else {
+                    t.store_partial(zp.add(i), w);
+                    dv.store_partial(dp.add(i), w);
+                }
+                i += w;
+            }
+        }
+        return;
+    }
+    act_run_blocks::<S::T, FMA>(act, z, d);
+}
+
+/// [`act_run`] through `Real::tanh_block` and the scalar activations, in fixed-size blocks.
+#[inline(always)]
+fn act_run_blocks<T: Real, const FMA: bool>(act: Activation, z: &mut [T], d: &mut [T]) {
     /// Long blocks keep many independent vectors in flight; the tail goes in short blocks so
     /// that at most `S - 1` lanes are computed for nothing.
     const B: usize = 64;
@@ -236,13 +277,20 @@ unsafe fn nn_rows<S: Simd, const NV: usize, const R: usize, const FMA: bool>(
         j0 += l;
     }
     if j0 < m {
-        nn_tile::<S, 1, R, false, FMA>(a, k, b, m, bias, c, epi, i0, j0, m - j0);
+        // A tail that fits half a register runs on the half-width one (a 256-bit FMA costs half
+        // a 512-bit one on Zen 4): 50 columns are 6 × 8 + 2 in f64.
+        let hl = <S::Half as Simd>::LANES;
+        if hl < l && m - j0 <= hl {
+            nn_tile::<S::Half, 1, R, false, FMA>(a, k, b, m, bias, c, epi, i0, j0, m - j0);
+        } else {
+            nn_tile::<S, 1, R, false, FMA>(a, k, b, m, bias, c, epi, i0, j0, m - j0);
+        }
     }
     // The R rows just computed are contiguous and still in L1: activate them in one run, with
     // enough independent vectors in flight to hide the latency of exp and the division.
     if let Epi::Act(act, d) = epi {
         let span = i0 * m..(i0 + R) * m;
-        act_run::<S::T, FMA>(*act, &mut c[span.clone()], &mut d[span]);
+        act_run::<S, FMA>(*act, &mut c[span.clone()], &mut d[span]);
     }
 }
 
@@ -353,7 +401,12 @@ unsafe fn tn_rows<S: Simd, const NV: usize, const R: usize>(
         j0 += l;
     }
     if j0 < m {
-        tn_tile::<S, 1, R, false>(a, d, n0, n1, k, m, g, k0, j0, m - j0);
+        let hl = <S::Half as Simd>::LANES;
+        if hl < l && m - j0 <= hl {
+            tn_tile::<S::Half, 1, R, false>(a, d, n0, n1, k, m, g, k0, j0, m - j0);
+        } else {
+            tn_tile::<S, 1, R, false>(a, d, n0, n1, k, m, g, k0, j0, m - j0);
+        }
     }
 }
 
@@ -455,7 +508,7 @@ fn dot_rows_body<S: Simd, const FMA: bool>(
 #[inline(always)]
 fn act_slice_body<S: Simd, const FMA: bool>(act: Activation, z: &mut [S::T], d: &mut [S::T]) {
     let n = z.len().min(d.len());
-    act_run::<S::T, FMA>(act, &mut z[..n], &mut d[..n]);
+    act_run::<S, FMA>(act, &mut z[..n], &mut d[..n]);
 }
 
 #[inline(always)]
@@ -561,10 +614,27 @@ pub(crate) fn gemm_nn<T: Real>(
     m: usize,
     bias: Option<&[T]>,
     c: &mut [T],
+    epi: Epi<'_, T>,
+) {
+    gemm_nn_par(true, isa, a, rows, k, b, m, bias, c, epi);
+}
+
+/// [`gemm_nn`], split over threads only when `par` (the chunked gradient runs each chunk on
+/// one thread: its threads work on different chunks).
+pub(crate) fn gemm_nn_par<T: Real>(
+    par: bool,
+    isa: Isa,
+    a: &[T],
+    rows: usize,
+    k: usize,
+    b: &[T],
+    m: usize,
+    bias: Option<&[T]>,
+    c: &mut [T],
     mut epi: Epi<'_, T>,
 ) {
     let threads = rayon::current_num_threads();
-    if rows * k * m < PAR_MIN || threads < 2 || rows < 64 {
+    if !par || rows * k * m < PAR_MIN || threads < 2 || rows < 64 {
         gemm_nn_serial(isa, a, rows, k, b, m, bias, &mut c[..rows * m], &mut epi);
         return;
     }

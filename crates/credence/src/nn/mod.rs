@@ -14,5 +14,5 @@ pub mod simd;
 
 pub use activation::Activation;
 pub use layout::{GroupKind, ParamGroup, ParamLayout};
-pub use mlp::{Mlp, RowObjective, Workspace};
+pub use mlp::{Mlp, RowObjective, RowObjectivePar, Workspace, FUSED_PAR_MIN};
 pub use simd::{Isa, Real};

@@ -408,6 +408,9 @@ impl Real for f32 {
 pub trait Simd: Copy {
     /// Element type.
     type T: Real;
+    /// The half-width register of the same instruction set, for short tails (itself where
+    /// there is none).
+    type Half: Simd<T = Self::T>;
     /// Elements per register.
     const LANES: usize;
     /// All lanes zero.
@@ -428,6 +431,13 @@ pub trait Simd: Copy {
     unsafe fn mul(a: Self, b: Self) -> Self;
     /// Sum of the lanes.
     unsafe fn hsum(self) -> Self::T;
+    /// Whether [`Simd::tanh`] is implemented (otherwise the kernels use `Real::tanh_block`).
+    const HAS_TANH: bool = false;
+    /// `(tanh x, 1 − tanh² x)` lane by lane (only where `HAS_TANH`).
+    #[inline(always)]
+    unsafe fn tanh(self) -> (Self, Self) {
+        (self, self)
+    }
 }
 
 macro_rules! scalar_simd {
@@ -438,6 +448,7 @@ macro_rules! scalar_simd {
         pub struct $name($t);
         impl Simd for $name {
             type T = $t;
+            type Half = $name;
             const LANES: usize = 1;
             #[inline(always)]
             unsafe fn zero() -> Self {
@@ -480,7 +491,7 @@ scalar_simd!(S64, f64);
 scalar_simd!(S32, f32);
 
 #[cfg(target_arch = "x86_64")]
-pub use x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64};
+pub use x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F32Y, Avx512F64, Avx512F64Y};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -499,6 +510,93 @@ mod x86 {
     #[derive(Clone, Copy)]
     #[doc(hidden)]
     pub struct Avx2F64(__m256d);
+    /// 4 × f64 in a ymm register with AVX-512VL masked loads and stores (tails of AVX-512 tiles).
+    #[derive(Clone, Copy)]
+    #[doc(hidden)]
+    pub struct Avx512F64Y(__m256d);
+    /// 8 × f32 in a ymm register with AVX-512VL masked loads and stores (tails of AVX-512 tiles).
+    #[derive(Clone, Copy)]
+    #[doc(hidden)]
+    pub struct Avx512F32Y(__m256);
+
+    macro_rules! ymm_vl {
+        ($name:ident, $t:ty, $lanes:expr, $mask:ty, $zero:ident, $set1:ident, $load:ident,
+         $mload:ident, $store:ident, $mstore:ident, $fma:ident, $mul:ident, $half:ident) => {
+            impl Simd for $name {
+                type T = $t;
+                type Half = $half;
+                const LANES: usize = $lanes;
+                #[inline(always)]
+                unsafe fn zero() -> Self {
+                    Self($zero())
+                }
+                #[inline(always)]
+                unsafe fn splat(v: $t) -> Self {
+                    Self($set1(v))
+                }
+                #[inline(always)]
+                unsafe fn load(p: *const $t) -> Self {
+                    Self($load(p))
+                }
+                #[inline(always)]
+                unsafe fn load_partial(p: *const $t, n: usize) -> Self {
+                    Self($mload(((1u32 << n) - 1) as $mask, p))
+                }
+                #[inline(always)]
+                unsafe fn store(self, p: *mut $t) {
+                    $store(p, self.0)
+                }
+                #[inline(always)]
+                unsafe fn store_partial(self, p: *mut $t, n: usize) {
+                    $mstore(p, ((1u32 << n) - 1) as $mask, self.0)
+                }
+                #[inline(always)]
+                unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
+                    Self($fma(a.0, b.0, c.0))
+                }
+                #[inline(always)]
+                unsafe fn mul(a: Self, b: Self) -> Self {
+                    Self($mul(a.0, b.0))
+                }
+                #[inline(always)]
+                unsafe fn hsum(self) -> $t {
+                    let mut t = [0.0 as $t; $lanes];
+                    $store(t.as_mut_ptr(), self.0);
+                    t.iter().sum()
+                }
+            }
+        };
+    }
+    ymm_vl!(
+        Avx512F64Y,
+        f64,
+        4,
+        u8,
+        _mm256_setzero_pd,
+        _mm256_set1_pd,
+        _mm256_loadu_pd,
+        _mm256_maskz_loadu_pd,
+        _mm256_storeu_pd,
+        _mm256_mask_storeu_pd,
+        _mm256_fmadd_pd,
+        _mm256_mul_pd,
+        Avx512F64Y
+    );
+    ymm_vl!(
+        Avx512F32Y,
+        f32,
+        8,
+        u8,
+        _mm256_setzero_ps,
+        _mm256_set1_ps,
+        _mm256_loadu_ps,
+        _mm256_maskz_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_mask_storeu_ps,
+        _mm256_fmadd_ps,
+        _mm256_mul_ps,
+        Avx512F32Y
+    );
     /// 8 × f32 in a ymm register.
     #[derive(Clone, Copy)]
     #[doc(hidden)]
@@ -506,6 +604,7 @@ mod x86 {
 
     impl Simd for Avx512F64 {
         type T = f64;
+        type Half = Avx512F64Y;
         const LANES: usize = 8;
         #[inline(always)]
         unsafe fn zero() -> Self {
@@ -543,10 +642,81 @@ mod x86 {
         unsafe fn hsum(self) -> f64 {
             _mm512_reduce_add_pd(self.0)
         }
+        const HAS_TANH: bool = true;
+        #[inline(always)]
+        unsafe fn tanh(self) -> (Self, Self) {
+            let (t, d) = tanh512(self.0);
+            (Self(t), Self(d))
+        }
+    }
+
+    /// 2^(j/16) − 1 for j = 0..16, correctly rounded.
+    const TM1: [f64; 16] = [
+        0.0,
+        0.044_273_782_427_413_84,
+        0.090_507_732_665_257_66,
+        0.138_788_634_756_691_65,
+        0.189_207_115_002_721_05,
+        0.241_857_812_073_484_06,
+        0.296_839_554_651_009_64,
+        0.354_255_546_936_892_7,
+        0.414_213_562_373_095_03,
+        0.476_826_145_939_499_3,
+        0.542_210_825_407_940_9,
+        0.610_490_331_949_254_3,
+        0.681_792_830_507_429_1,
+        0.756_252_160_373_299_5,
+        0.834_008_086_409_342_4,
+        0.915_206_561_397_147_3,
+    ];
+
+    /// Table-driven f64 tanh and 1 − tanh² on 8 lanes (AVX-512F).
+    ///
+    /// With y = 2|x| = (16n + j)·ln2/16 + r, |r| ≤ ln2/32, e = expm1(y) is assembled from
+    /// 2ⁿ, the table entry 2^(j/16) − 1 (picked by `vpermt2pd` from two registers with the low
+    /// bits of the rounded y·16/ln2) and expm1(r) = r + r²·Q(r), Q the degree-5 Taylor
+    /// polynomial (truncation error < 6e-17 relative on |r| ≤ ln2/32). Everything is kept at
+    /// half scale, E = e/2, so that with h = 1/(E + 1) = 2/(e + 2): tanh|x| = E·h and
+    /// 1 − tanh² = h·(2 − h) — one division and no cancellation for any |x| (E ≥ 0, h ≤ 1).
+    /// The reduction uses ln 2 rounded to f64 in one FMA: its error grows as y·1e-17, i.e.
+    /// ≤ 2e-15 relative in 1 − tanh² for |x| ≤ 25 (tanh itself is then 1 to the last bit);
+    /// |x| is clamped at 350 so that e stays finite. Observed on the test grid: tanh ≤ 4.5e-16,
+    /// 1 − tanh² ≤ 2.1e-15 relative to libm.
+    #[inline(always)]
+    unsafe fn tanh512(x: __m512d) -> (__m512d, __m512d) {
+        let sign = _mm512_set1_pd(-0.0);
+        let ax = _mm512_andnot_pd(sign, x);
+        // min(350, NaN) is NaN: the operand order keeps NaN.
+        let ax = _mm512_min_pd(_mm512_set1_pd(350.0), ax);
+        let y = _mm512_add_pd(ax, ax);
+        // t = 1.5·2⁴⁸ + round(16·y/ln2)/16: its low mantissa bits hold N = 16n + j.
+        let shift = _mm512_set1_pd(1.5 * (1u64 << 48) as f64);
+        let t = _mm512_fmadd_pd(y, _mm512_set1_pd(std::f64::consts::LOG2_E), shift);
+        let nf = _mm512_sub_pd(t, shift);
+        let r = _mm512_fnmadd_pd(nf, _mm512_set1_pd(std::f64::consts::LN_2), y);
+        let lo = _mm512_loadu_pd(TM1.as_ptr());
+        let hi = _mm512_loadu_pd(TM1.as_ptr().add(8));
+        let tm1 = _mm512_permutex2var_pd(lo, _mm512_castpd_si512(t), hi);
+        let half = _mm512_set1_pd(0.5);
+        // ph = 2ⁿ/2; sm1 = (2ⁿ·2^(j/16) − 1)/2, exact for n = 0 (the table entry itself).
+        let ph = _mm512_scalef_pd(half, nf);
+        let sm1 = _mm512_fmadd_pd(ph, tm1, _mm512_sub_pd(ph, half));
+        let s = _mm512_add_pd(sm1, half);
+        let mut p = _mm512_set1_pd(1.0 / 5040.0);
+        for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5] {
+            p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c));
+        }
+        let em1 = _mm512_fmadd_pd(p, _mm512_mul_pd(r, r), r);
+        let e2 = _mm512_fmadd_pd(s, em1, sm1);
+        let h = _mm512_div_pd(_mm512_set1_pd(1.0), _mm512_add_pd(e2, _mm512_set1_pd(1.0)));
+        let th = _mm512_mul_pd(e2, h);
+        let d = _mm512_fnmadd_pd(h, h, _mm512_add_pd(h, h));
+        (_mm512_or_pd(th, _mm512_and_pd(x, sign)), d)
     }
 
     impl Simd for Avx512F32 {
         type T = f32;
+        type Half = Avx512F32Y;
         const LANES: usize = 16;
         #[inline(always)]
         unsafe fn zero() -> Self {
@@ -588,6 +758,7 @@ mod x86 {
 
     impl Simd for Avx2F64 {
         type T = f64;
+        type Half = Avx2F64;
         const LANES: usize = 4;
         #[inline(always)]
         unsafe fn zero() -> Self {
@@ -635,6 +806,7 @@ mod x86 {
 
     impl Simd for Avx2F32 {
         type T = f32;
+        type Half = Avx2F32;
         const LANES: usize = 8;
         #[inline(always)]
         unsafe fn zero() -> Self {
