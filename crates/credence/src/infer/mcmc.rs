@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::eval::diagnostics::{self, QuantitySummary};
 use crate::model::{Model, ModelSpec};
 use crate::prior::ResolvedPriors;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -445,19 +444,18 @@ pub fn fit_mcmc(
         Init::Random => (Vec::new(), Vec::new()),
         Init::Map => {
             progress.start(chains as u64, "MAP initialisation");
-            let fits: Vec<super::PointFit> = (0..chains)
-                .into_par_iter()
-                .map(|c| {
-                    train_point(
-                        spec,
-                        priors,
-                        data,
-                        training,
-                        crate::rng::stream(seed, 0x4d41_5000 + c as u64).next_u64_value(),
-                        &super::Silent,
-                    )
-                })
-                .collect::<Result<_>>()?;
+            let fits: Vec<super::PointFit> = super::on_pool(chains, |c| {
+                train_point(
+                    spec,
+                    priors,
+                    data,
+                    training,
+                    crate::rng::stream(seed, 0x4d41_5000 + c as u64).next_u64_value(),
+                    &super::Silent,
+                )
+            })
+            .into_iter()
+            .collect::<Result<_>>()?;
             progress.finish();
             let info = fits
                 .iter()

@@ -28,6 +28,15 @@ pub use sample::{sample, sample_from, MassMatrix, SampleOptions, Sampler, Sample
 pub use sgmcmc::{sample_sg, BatchDensity, Schedule, SgKind, SgOptions};
 
 use crate::error::{Error, Result};
+
+/// Runs `f(0), …, f(n − 1)` in parallel on rayon's pool and collects the results in order — on
+/// a pool worker even for n = 1 (a one-item parallel iterator would run on the calling thread),
+/// so that a single chain's gradients can split their rows over the pool's other thread
+/// (`Mlp::fused_threads` only splits on a worker).
+pub(crate) fn on_pool<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    use rayon::prelude::*;
+    rayon::scope(|_| (0..n).into_par_iter().map(f).collect())
+}
 use crate::model::ModelSpec;
 use crate::predict::Predictive;
 use crate::rng::Rng;

@@ -7,7 +7,6 @@ use crate::density::LogDensity;
 use crate::error::{Error, Result};
 use crate::eval::diagnostics::{self, QuantitySummary};
 use crate::rng;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -369,31 +368,28 @@ pub fn sample_from<D: LogDensity + Clone + Send + Sync>(
         done: AtomicU64::new(0),
         progress,
     };
-    let runs: Vec<ChainRun> = (0..options.chains)
-        .into_par_iter()
-        .map(|c| -> Result<ChainRun> {
-            let init = if inits.is_empty() {
-                let mut r = rng::stream(seed, 0x1_0000 + c as u64);
-                (0..dim)
-                    .map(|_| options.init_radius * (2.0 * rng::uniform(&mut r) - 1.0))
-                    .collect()
-            } else {
-                inits[c % inits.len()].clone()
-            };
-            let chain_seed = {
-                use rand::RngCore;
-                rng::stream(seed, c as u64).next_u64()
-            };
-            match options.sampler {
-                Sampler::Nuts => {
-                    nuts::run_chain(density.clone(), &init, options, c, chain_seed, &ticker)
-                }
-                Sampler::Hmc => {
-                    hmc::run_chain(density.clone(), &init, options, c, chain_seed, &ticker)
-                }
+    let runs: Vec<ChainRun> = super::on_pool(options.chains, |c| -> Result<ChainRun> {
+        let init = if inits.is_empty() {
+            let mut r = rng::stream(seed, 0x1_0000 + c as u64);
+            (0..dim)
+                .map(|_| options.init_radius * (2.0 * rng::uniform(&mut r) - 1.0))
+                .collect()
+        } else {
+            inits[c % inits.len()].clone()
+        };
+        let chain_seed = {
+            use rand::RngCore;
+            rng::stream(seed, c as u64).next_u64()
+        };
+        match options.sampler {
+            Sampler::Nuts => {
+                nuts::run_chain(density.clone(), &init, options, c, chain_seed, &ticker)
             }
-        })
-        .collect::<Result<_>>()?;
+            Sampler::Hmc => hmc::run_chain(density.clone(), &init, options, c, chain_seed, &ticker),
+        }
+    })
+    .into_iter()
+    .collect::<Result<_>>()?;
     progress.finish();
     let mut out = Samples {
         options: options.clone(),

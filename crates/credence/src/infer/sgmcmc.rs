@@ -9,7 +9,6 @@ use crate::density::LogDensity;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::rng::{self, Rng};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -169,24 +168,23 @@ pub fn sample_sg<D: BatchDensity + Clone + Send + Sync>(
         },
     );
     let done = std::sync::atomic::AtomicU64::new(0);
-    let runs: Vec<(Vec<Vec<f64>>, Vec<f64>, ChainStats)> = (0..options.chains)
-        .into_par_iter()
-        .map(|c| {
-            let init = if inits.is_empty() {
-                let mut r = rng::stream(seed, 0x1_0000 + c as u64);
-                (0..dim)
-                    .map(|_| 0.1 * (2.0 * rng::uniform(&mut r) - 1.0))
-                    .collect()
-            } else {
-                inits[c % inits.len()].clone()
-            };
-            let mut r = rng::stream(seed, c as u64);
-            run_chain(density.clone(), init, options, c, &mut r, &|| {
-                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                progress.tick(d, "");
-            })
+    let runs: Vec<(Vec<Vec<f64>>, Vec<f64>, ChainStats)> = super::on_pool(options.chains, |c| {
+        let init = if inits.is_empty() {
+            let mut r = rng::stream(seed, 0x1_0000 + c as u64);
+            (0..dim)
+                .map(|_| 0.1 * (2.0 * rng::uniform(&mut r) - 1.0))
+                .collect()
+        } else {
+            inits[c % inits.len()].clone()
+        };
+        let mut r = rng::stream(seed, c as u64);
+        run_chain(density.clone(), init, options, c, &mut r, &|| {
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress.tick(d, "");
         })
-        .collect::<Result<_>>()?;
+    })
+    .into_iter()
+    .collect::<Result<_>>()?;
     progress.finish();
     let mut s = Samples {
         options: SampleOptions {
