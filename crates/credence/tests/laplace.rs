@@ -3,6 +3,8 @@
 
 #![allow(clippy::needless_range_loop)] // dense reference linear algebra reads clearest with indices
 
+mod common;
+use common::normal_prior;
 use credence::config::{Config, Optimizer, TrainConfig};
 use credence::data::Dataset;
 use credence::dist::Dist;
@@ -14,7 +16,7 @@ use credence::infer::{
 use credence::likelihood::Likelihood;
 use credence::model::ModelSpec;
 use credence::nn::{Activation, Mlp};
-use credence::prior::{Prior, PriorSet, Provenance};
+use credence::prior::{Prior, PriorSet};
 use credence::{rng, Posterior, Predictive, ProvenanceKind};
 
 /// L-BFGS run to its gradient-norm floor (1e-12): on a quadratic the MAP is then exact to
@@ -25,19 +27,6 @@ fn exact_training() -> TrainConfig {
         max_iterations: 2000,
         tolerance: 0.0,
         ..TrainConfig::default()
-    }
-}
-
-fn normal_prior(scale: f64) -> PriorSet {
-    PriorSet {
-        priors: vec![Prior {
-            params: "*".into(),
-            distribution: Dist::Normal { loc: 0.0, scale },
-            provenance: Provenance::default_with("test", "known prior"),
-            on: Default::default(),
-            per_parameter: None,
-            hierarchy: None,
-        }],
     }
 }
 

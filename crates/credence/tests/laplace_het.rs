@@ -5,9 +5,10 @@
 
 #![allow(clippy::needless_range_loop)] // dense reference linear algebra reads clearest with indices
 
+mod common;
+use common::normal_prior;
 use credence::config::{Optimizer, TrainConfig};
 use credence::data::Dataset;
-use credence::dist::Dist;
 use credence::infer::{
     fit_laplace, laplace_at, train_point, CurvatureKind, HessianStructure, LaplaceOptions,
     OnlineOptions, PointFit, PriorGroups, Silent, Tune,
@@ -15,21 +16,8 @@ use credence::infer::{
 use credence::likelihood::Likelihood;
 use credence::model::ModelSpec;
 use credence::nn::{Activation, Mlp};
-use credence::prior::{Prior, PriorSet, Provenance};
+use credence::prior::PriorSet;
 use credence::{rng, Posterior, Predictive};
-
-fn normal_prior(scale: f64) -> PriorSet {
-    PriorSet {
-        priors: vec![Prior {
-            params: "*".into(),
-            distribution: Dist::Normal { loc: 0.0, scale },
-            provenance: Provenance::default_with("test", "known prior"),
-            on: Default::default(),
-            per_parameter: None,
-            hierarchy: None,
-        }],
-    }
-}
 
 fn het_spec(sizes: Vec<usize>) -> ModelSpec {
     ModelSpec {
