@@ -285,6 +285,13 @@ fn mean_warmup_holds_the_log_scale_weights_then_releases_them() {
     let grp = gp.resolve(&gauss.layout(), "t").unwrap();
     let err = train_point(&gauss, Some(&grp), &data, &train(10, 5), 2, &Silent).unwrap_err();
     assert!(err.to_string().contains("mean_warmup"), "{err}");
+    // With L-BFGS there are no epochs to hold: an error too, not a silent no-op.
+    let lbfgs = TrainConfig {
+        optimizer: Optimizer::Lbfgs,
+        ..train(10, 5)
+    };
+    let err = train_point(&spec, Some(&rp), &data, &lbfgs, 2, &Silent).unwrap_err();
+    assert!(err.to_string().contains("mean_warmup"), "{err}");
 }
 
 #[test]

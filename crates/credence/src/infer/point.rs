@@ -152,6 +152,11 @@ pub fn train_point(
     }
     match cfg.optimizer {
         Optimizer::Lbfgs => {
+            if cfg.mean_warmup > 0 {
+                return Err(Error::Invalid(
+                    "training.mean_warmup counts Adam epochs; with optimizer = \"lbfgs\" there are none (remove it or use optimizer = \"adam\")".into(),
+                ));
+            }
             let mut model = bound(spec, priors, data, cfg)?;
             progress.start(cfg.max_iterations as u64, "L-BFGS");
             let mut calls = 0u64;
