@@ -1009,7 +1009,7 @@ const HET_NODES: usize = 32;
 /// f₀* + (V₀₁/V₁₁)·(f₁ − f₁*), function variance V₀₀ − V₀₁²/V₁₁ and noise variance e^{2f₁}
 /// (scaled per row so that its average is the log-normal mean exp(2f₁* + 2V₁₁) exactly). The
 /// mixture's mean and variance are then exactly f₀* and V₀₀ + exp(2f₁* + 2V₁₁).
-fn het_glm_predictive(f: &[f64], v: &[f64], rows: usize) -> Predictive {
+fn het_glm_predictive(f: &[f64], v: &[f64], rows: usize) -> Result<Predictive> {
     let mut z: Vec<f64> = (0..HET_NODES)
         .map(|i| crate::eval::diagnostics::normal_quantile((i as f64 + 0.5) / HET_NODES as f64))
         .collect();
@@ -1035,14 +1035,22 @@ fn het_glm_predictive(f: &[f64], v: &[f64], rows: usize) -> Predictive {
             func_var[s][n] = cond;
             noise_var[s][n] = correction * (2.0 * (m1 + sd1 * zs)).exp();
         }
+        if !(means.iter().all(|m| m[n].is_finite())
+            && noise_var.iter().all(|v| v[n].is_finite() && v[n] > 0.0))
+        {
+            return Err(Error::Numeric(format!(
+                "the heteroscedastic predictive at row {} is not finite (log-scale output {m1:.3e}, its variance {v11:.3e}): the input is far outside what the network was trained on",
+                n + 1
+            )));
+        }
     }
-    Predictive::Regression(RegressionPredictive {
+    Ok(Predictive::Regression(RegressionPredictive {
         rows,
         family: NoiseFamily::Gaussian,
         means,
         noise_var,
         func_var,
-    })
+    }))
 }
 
 impl Posterior for LaplacePosterior {
@@ -1087,7 +1095,7 @@ impl Posterior for LaplacePosterior {
                     func_var: vec![v],
                 })
             }
-            LikKind::Heteroscedastic => het_glm_predictive(&f, &v, rows),
+            LikKind::Heteroscedastic => het_glm_predictive(&f, &v, rows)?,
             LikKind::Bernoulli => {
                 let probs: Vec<f64> = (0..rows)
                     .flat_map(|n| {
