@@ -218,17 +218,18 @@ impl<T: Real> GradTask<T> {
             *g = *t * inv_tau2;
         }
         let prior = (half * pr * inv_tau2).to_f64();
+        // Σ (y − f)²/(2σ²) over a range of rows, writing ∂/∂f (fused and chunked paths).
+        let y = &self.y;
+        let objective = |r: std::ops::Range<usize>, out: &[T], og: &mut [T], _: &mut f64| {
+            let mut ss = T::ZERO;
+            for ((o, g), y) in out.iter().zip(og.iter_mut()).zip(&y[r]) {
+                let d = *o - *y;
+                ss += d * d;
+                *g = d * inv_var;
+            }
+            (half * ss * inv_var).to_f64()
+        };
         if self.mlp.fuses(self.rows) {
-            let y = &self.y;
-            let objective = |r: std::ops::Range<usize>, out: &[T], og: &mut [T], _: &mut f64| {
-                let mut ss = T::ZERO;
-                for ((o, g), y) in out.iter().zip(og.iter_mut()).zip(&y[r]) {
-                    let d = *o - *y;
-                    ss += d * d;
-                    *g = d * inv_var;
-                }
-                (half * ss * inv_var).to_f64()
-            };
             let fit =
                 self.mlp
                     .grad_fused_par(theta, &self.x, self.rows, &mut self.ws, grad, &objective);
@@ -237,16 +238,6 @@ impl<T: Real> GradTask<T> {
             }
         }
         if self.mlp.chunks(self.rows) {
-            let y = &self.y;
-            let objective = |r: std::ops::Range<usize>, out: &[T], og: &mut [T], _: &mut f64| {
-                let mut ss = T::ZERO;
-                for ((o, g), y) in out.iter().zip(og.iter_mut()).zip(&y[r]) {
-                    let d = *o - *y;
-                    ss += d * d;
-                    *g = d * inv_var;
-                }
-                (half * ss * inv_var).to_f64()
-            };
             let (fit, _) =
                 self.mlp
                     .grad_chunked(theta, &self.x, self.rows, &mut self.ws, grad, &objective);

@@ -438,12 +438,7 @@ impl Mlp {
         grad: &mut [T],
         objective: &mut RowObjective<'_, T>,
     ) -> Option<f64> {
-        let net = self.fused_net(theta, ws.isa())?;
-        self.resize(ws, rows);
-        let need = net.buffer_len();
-        if ws.fused.len() != need {
-            ws.fused = vec![T::ZERO; need];
-        }
+        let net = self.fused_setup(theta, rows, ws)?;
         let out = &mut ws.outs[1][..rows];
         let og = &mut ws.out_grad[..rows];
         let (total, gb2) = net.sweep(x, 0, rows, &mut ws.fused, out, og, objective);
@@ -483,21 +478,21 @@ impl Mlp {
         grad: &mut [T],
         objective: &RowObjectivePar<'_, T>,
     ) -> Option<(f64, f64)> {
-        let net = self.fused_net(theta, ws.isa())?;
-        self.resize(ws, rows);
+        let net = self.fused_setup(theta, rows, ws)?;
         let need = net.buffer_len();
-        if ws.fused.len() != need {
-            ws.fused = vec![T::ZERO; need];
-        }
         let threads = self.fused_threads(rows, ws);
         let out = &mut ws.outs[1][..rows];
         let og = &mut ws.out_grad[..rows];
-        let (total, extra, gb2) = if threads < 2 || rows < 16 {
+        // One part of the rows: its objective, its extra gradient, its ∂b2.
+        let part = |xs: &[T], first: usize, n: usize, buf: &mut [T], o: &mut [T], g: &mut [T]| {
             let mut extra = 0.0;
             let mut f =
                 |r: std::ops::Range<usize>, o: &[T], g: &mut [T]| objective(r, o, g, &mut extra);
-            let (total, gb2) = net.sweep(x, 0, rows, &mut ws.fused, out, og, &mut f);
-            (total, extra, gb2)
+            let (t, b) = net.sweep(xs, first, n, buf, o, g, &mut f);
+            (t, extra, b)
+        };
+        let (total, extra, gb2) = if threads < 2 || rows < 16 {
+            part(x, 0, rows, &mut ws.fused, out, og)
         } else {
             if ws.fused2.len() != need {
                 ws.fused2 = vec![T::ZERO; need];
@@ -508,24 +503,9 @@ impl Mlp {
             let (oa, ob) = out.split_at_mut(half);
             let (ga, gb) = og.split_at_mut(half);
             let (bufa, bufb) = (&mut ws.fused, &mut ws.fused2);
-            let net = &net;
             let ((ta, ea, ba), (tb, eb, bb)) = rayon::join(
-                || {
-                    let mut extra = 0.0;
-                    let mut f = |r: std::ops::Range<usize>, o: &[T], g: &mut [T]| {
-                        objective(r, o, g, &mut extra)
-                    };
-                    let (t, b) = net.sweep(xa, 0, half, bufa, oa, ga, &mut f);
-                    (t, extra, b)
-                },
-                || {
-                    let mut extra = 0.0;
-                    let mut f = |r: std::ops::Range<usize>, o: &[T], g: &mut [T]| {
-                        objective(r, o, g, &mut extra)
-                    };
-                    let (t, b) = net.sweep(xb, half, rows - half, bufb, ob, gb, &mut f);
-                    (t, extra, b)
-                },
+                || part(xa, 0, half, bufa, oa, ga),
+                || part(xb, half, rows - half, bufb, ob, gb),
             );
             let acc = (net.k + 1) * net.h + net.h;
             let from = need - acc;
@@ -536,6 +516,23 @@ impl Mlp {
         };
         self.fused_finish(&net, &ws.fused, gb2, grad);
         Some((total, extra))
+    }
+
+    /// The fused sweep's view of θ with the workspace sized for `rows` rows and its block
+    /// buffer allocated; `None` unless one hidden layer and one output.
+    fn fused_setup<'a, T: Real>(
+        &self,
+        theta: &'a [T],
+        rows: usize,
+        ws: &mut Workspace<T>,
+    ) -> Option<FusedNet<'a, T>> {
+        let net = self.fused_net(theta, ws.isa())?;
+        self.resize(ws, rows);
+        let need = net.buffer_len();
+        if ws.fused.len() != need {
+            ws.fused = vec![T::ZERO; need];
+        }
+        Some(net)
     }
 
     /// The fused sweep's view of θ; `None` unless one hidden layer and one output.
