@@ -40,7 +40,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     ];
     for d in [&mut train, &mut test] {
         d.feature_names = names.iter().map(|s| s.to_string()).collect();
-        d.target_name = "MEDV".into();
+        d.target_names = vec!["MEDV".into()];
     }
     let config = Config::default();
     // Laplace over all weights with the full GGN, prior precision per layer and noise tuned by

@@ -63,7 +63,7 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     } else if !a.output.quiet {
         println!(
             "fitted {} ({} rows, {} features) with {}",
-            data.target_name,
+            data.target_label(),
             data.rows,
             data.features,
             method.name()

@@ -628,7 +628,7 @@ fn fit_inner(
             rows: data.rows,
             fingerprint: data.fingerprint(),
             features: data.feature_names.clone(),
-            target: data.target_name.clone(),
+            target: data.target_label(),
         },
         settings: serde_json::json!({ "training": config.training, "inference": config.inference }),
         outcome,

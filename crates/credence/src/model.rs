@@ -150,7 +150,7 @@ impl Model {
         }
         spec.likelihood
             .validate(&data.y)
-            .map_err(|m| Error::data(&data.source, None, Some(data.target_name.clone()), m))?;
+            .map_err(|m| Error::data(&data.source, None, Some(data.target_label()), m))?;
         let ws = spec.mlp.workspace(data.rows);
         Ok(Model {
             spec,

@@ -23,7 +23,7 @@ pub enum Task {
 pub struct Dataset {
     /// Row-major features.
     pub x: Vec<f64>,
-    /// Target values (class index as a float for classification).
+    /// Target values, row-major `rows × targets()` (class index as a float for classification).
     pub y: Vec<f64>,
     /// Number of rows.
     pub rows: usize,
@@ -31,8 +31,8 @@ pub struct Dataset {
     pub features: usize,
     /// Names of the feature columns.
     pub feature_names: Vec<String>,
-    /// Name of the target column.
-    pub target_name: String,
+    /// Names of the target columns (one for most tasks; several for multi-output regression).
+    pub target_names: Vec<String>,
     /// Source file, for messages.
     pub source: String,
 }
@@ -84,7 +84,7 @@ impl Dataset {
             rows: rows.len(),
             features: features.len(),
             feature_names: features.iter().map(|&c| table.names[c].clone()).collect(),
-            target_name: table.names[target].clone(),
+            target_names: vec![table.names[target].clone()],
             source: table.source.clone(),
         })
     }
@@ -107,7 +107,7 @@ impl Dataset {
             x,
             y,
             feature_names: (0..features).map(|i| format!("x{i}")).collect(),
-            target_name: "y".into(),
+            target_names: vec!["y".into()],
             source: "<memory>".into(),
         })
     }
@@ -120,7 +120,10 @@ impl Dataset {
         }
         Dataset {
             x,
-            y: idx.iter().map(|&i| self.y[i]).collect(),
+            y: idx
+                .iter()
+                .flat_map(|&i| self.target_row(i).iter().copied())
+                .collect(),
             rows: idx.len(),
             ..self.clone_meta()
         }
@@ -133,9 +136,25 @@ impl Dataset {
             rows: 0,
             features: self.features,
             feature_names: self.feature_names.clone(),
-            target_name: self.target_name.clone(),
+            target_names: self.target_names.clone(),
             source: self.source.clone(),
         }
+    }
+
+    /// Number of target columns (`y` holds `rows × targets()` values).
+    pub fn targets(&self) -> usize {
+        self.target_names.len().max(1)
+    }
+
+    /// The target names joined by commas, for messages.
+    pub fn target_label(&self) -> String {
+        self.target_names.join(",")
+    }
+
+    /// Targets of one row.
+    pub fn target_row(&self, i: usize) -> &[f64] {
+        let k = self.targets();
+        &self.y[i * k..(i + 1) * k]
     }
 
     /// Features of one row.
@@ -151,7 +170,7 @@ impl Dataset {
                 return Err(Error::data(
                     &self.source,
                     None,
-                    Some(self.target_name.clone()),
+                    Some(self.target_label()),
                     format!(
                         "row {}: expected a class label 0, 1, 2, ..., found {v}",
                         i + 1
@@ -164,7 +183,7 @@ impl Dataset {
             return Err(Error::data(
                 &self.source,
                 None,
-                Some(self.target_name.clone()),
+                Some(self.target_label()),
                 "classification needs at least two classes; every label is 0",
             ));
         }
@@ -188,7 +207,7 @@ impl Dataset {
             return Err(Error::data(
                 &self.source,
                 None,
-                Some(self.target_name.clone()),
+                Some(self.target_label()),
                 format!(
                     "the target is constant ({}); there is nothing to learn",
                     self.y[0]

@@ -61,7 +61,7 @@ impl Standardizer {
                 return Err(Error::data(
                     &data.source,
                     None,
-                    Some(data.target_name.clone()),
+                    Some(data.target_label()),
                     format!("the target is constant ({m}) in the training data"),
                 ));
             }

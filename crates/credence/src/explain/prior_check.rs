@@ -193,18 +193,18 @@ pub fn prior_check(
     if range_ratio > ABSURD_RATIO {
         warnings.push(format!(
             "The prior implies absurd outputs: before seeing data, 98% of its predictions for {} lie in [{:.4e}, {:.4e}], a range {:.0}× wider than the observed values span ([{}, {}]). The weight priors are far too wide for this network: on standardised data a scale near 1 (or 1/√fan-in) keeps predictions on the scale of the target.",
-            data.target_name, predictive.q01, predictive.q99, range_ratio, observed_min, observed_max
+            data.target_label(), predictive.q01, predictive.q99, range_ratio, observed_min, observed_max
         ));
     } else if range_ratio < 0.1 {
         warnings.push(format!(
             "The prior is very narrow: 98% of its predictions for {} lie in [{:.4}, {:.4}], only {:.1}% of the observed range ([{}, {}]). Unless that is the intent, the data will have to overcome the prior.",
-            data.target_name, predictive.q01, predictive.q99, 100.0 * range_ratio, observed_min, observed_max
+            data.target_label(), predictive.q01, predictive.q99, 100.0 * range_ratio, observed_min, observed_max
         ));
     }
     if predictive.q50 > observed_max || predictive.q50 < observed_min {
         warnings.push(format!(
             "The prior's median prediction ({:.4}) lies outside the observed range of {}.",
-            predictive.q50, data.target_name
+            predictive.q50, data.target_label()
         ));
     }
     let input = match opts.input {
@@ -257,7 +257,7 @@ pub fn prior_check(
         })
     });
     Ok(PriorCheck {
-        target: data.target_name.clone(),
+        target: data.target_label(),
         draws: opts.draws,
         priors: crate::fit::prior_summary(setup.priors.as_ref()),
         observed_min,

@@ -366,7 +366,7 @@ pub fn sensitivity(
     };
     Ok(Sensitivity {
         method: opts.method.name().into(),
-        target: data.target_name.clone(),
+        target: data.target_label(),
         train_rows: train.rows,
         test_rows: test.rows,
         base: base_row,

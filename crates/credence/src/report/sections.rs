@@ -315,7 +315,7 @@ fn predictive_band(inp: &ReportInput<'_>) -> Result<String> {
                 &LinePlot {
                     title: "predictive mean ± 2 sd: total (outer) and epistemic (inner)".into(),
                     x_label: name.clone(),
-                    y_label: d.target_name.clone(),
+                    y_label: d.target_label(),
                     series: vec![
                         Series::with_band("total (epistemic + aleatoric)", vec![], total),
                         Series::with_band("mean, epistemic band", pts, epi),
