@@ -83,7 +83,7 @@ fn grad(a: &GradArgs) -> Result<()> {
 
 fn classify(a: &ClassifyArgs) -> Result<()> {
     let config = io::config(a.config.as_deref())?;
-    let table = io::table(&a.data)?;
+    let table = io::table(&a.data, &credence::data::ReadOptions::default())?;
     let data =
         credence::data::Dataset::from_table(&table, &a.target, None).context("choosing columns")?;
     let mut results = Vec::new();

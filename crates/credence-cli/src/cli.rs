@@ -70,15 +70,12 @@ pub struct DemoArgs {
 /// `credence fit`.
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// Training data: CSV with a header, or whitespace-separated columns.
+    /// Training data: CSV with a header, Parquet (.parquet), or whitespace-separated columns.
     #[arg(long)]
     pub data: PathBuf,
-    /// Target column (name, or 0-based index).
-    #[arg(long)]
-    pub target: String,
-    /// Feature columns, comma-separated (default: every other column).
-    #[arg(long, value_delimiter = ',')]
-    pub features: Option<Vec<String>>,
+    /// Columns: target(s), features, dropped, categorical; missing values.
+    #[command(flatten)]
+    pub columns: ColumnArgs,
     /// Config file (TOML): model, training and priors with provenance.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -114,18 +111,55 @@ pub struct FitArgs {
     pub output: OutputArgs,
 }
 
+/// How the columns of a training table are chosen and read.
+#[derive(Debug, Args, Clone)]
+pub struct ColumnArgs {
+    /// Target column(s) (name, or 0-based index); several, comma-separated, fit one output each.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub target: Vec<String>,
+    /// Feature columns, comma-separated (default: every other column, less --drop and identifier-like text columns).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Columns never used as features, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub drop: Vec<String>,
+    /// Numeric columns to treat as categorical (one-hot), comma-separated; text columns always are.
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Missing feature cells: error (name them), drop (drop such rows) or impute (training mean plus a was-missing column; a missing level for text).
+    #[arg(long, default_value = "error")]
+    pub missing: String,
+    /// Cell texts read as missing, comma-separated (default: empty, NA, N/A, NaN, nan, null, NULL, None, ?).
+    #[arg(long, value_delimiter = ',')]
+    pub na_values: Option<Vec<String>>,
+}
+
+/// How a table is checked against a saved model's schema.
+#[derive(Debug, Args, Clone)]
+pub struct ApplyArgs {
+    /// A categorical level the model has not seen: error (name file, line, column, level) or zero (all-zero encoding, reported).
+    #[arg(long, default_value = "error")]
+    pub unknown_level: String,
+    /// Cell texts read as missing, comma-separated (default: the ones the model was fitted with).
+    #[arg(long, value_delimiter = ',')]
+    pub na_values: Option<Vec<String>>,
+}
+
 /// `credence predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
     /// Folder written by `credence fit`.
     #[arg(long)]
     pub model: PathBuf,
-    /// Data to predict (must contain the model's feature columns).
+    /// Data to predict (must contain the model's feature columns): CSV, Parquet or whitespace.
     #[arg(long)]
     pub data: PathBuf,
-    /// Output CSV (default: stdout).
+    /// Output file: CSV, or Parquet when it ends in .parquet (default: CSV on stdout).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Schema checks.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
     /// Seed for methods that sample at prediction time.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -140,6 +174,9 @@ pub struct EvaluateArgs {
     /// Data with the model's feature columns and its target column.
     #[arg(long)]
     pub data: PathBuf,
+    /// Schema checks.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
     /// Seed for methods that sample at prediction time.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -267,6 +304,9 @@ pub struct DecideArgs {
     /// Rows to decide for (the model's feature columns).
     #[arg(long)]
     pub data: PathBuf,
+    /// Schema checks.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
     /// Alternative factual priors (TOML `[[alternative]]` entries with `[[alternative.prior]]` lists): refit and re-decide.
     #[arg(long)]
     pub alternatives_prior: Option<PathBuf>,
@@ -287,7 +327,7 @@ pub struct DecideArgs {
 /// `credence split`.
 #[derive(Debug, Args)]
 pub struct SplitArgs {
-    /// CSV data file with a header.
+    /// Data file: CSV with a header, Parquet, or whitespace-separated columns.
     #[arg(long)]
     pub data: PathBuf,
     /// Share of rows in the test file.
@@ -299,10 +339,10 @@ pub struct SplitArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Training rows go here.
+    /// Training rows go here (CSV, or Parquet when it ends in .parquet).
     #[arg(long)]
     pub train: PathBuf,
-    /// Test rows go here.
+    /// Test rows go here (CSV, or Parquet when it ends in .parquet).
     #[arg(long)]
     pub test: PathBuf,
 }
@@ -316,6 +356,9 @@ pub struct ReportArgs {
     /// Rows with the model's features and target, to evaluate on.
     #[arg(long)]
     pub data: PathBuf,
+    /// Schema checks.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
     /// The HTML file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -352,15 +395,12 @@ pub struct ModelDataArgs {
     /// Config file (TOML): model, training and priors with provenance.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Data file: CSV with a header, or whitespace-separated columns.
+    /// Data file: CSV with a header, Parquet (.parquet), or whitespace-separated columns.
     #[arg(long)]
     pub data: PathBuf,
-    /// Target column (name, or 0-based index).
-    #[arg(long)]
-    pub target: String,
-    /// Feature columns, comma-separated (default: every other column).
-    #[arg(long, value_delimiter = ',')]
-    pub features: Option<Vec<String>>,
+    /// Columns: target(s), features, dropped, categorical; missing values.
+    #[command(flatten)]
+    pub columns: ColumnArgs,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

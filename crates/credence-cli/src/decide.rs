@@ -91,8 +91,7 @@ pub fn run(a: &DecideArgs) -> Result<()> {
     let model = artifact::load(&a.model)
         .with_context(|| format!("loading the model from {}", a.model.display()))?;
     let spec = DecisionSpec::from_file(&a.decision).context("reading the decision file")?;
-    let table = io::table(&a.data)?;
-    let data = io::dataset_for_model(&table, &model.record, false)?;
+    let data = io::model_data(&model.record, &a.data, &a.apply, false, a.output.json)?.data;
     let pred = model.predict(&data, a.seed)?;
     let base = decide(&pred, &spec, a.seed)?;
     let summary = DecisionSummary::of(&base);

@@ -30,7 +30,11 @@ fn indices(text: &str) -> Vec<usize> {
 
 /// Runs the demo.
 pub fn run(a: &DemoArgs) -> Result<()> {
-    let table = parse_whitespace("bundled data/bostonHousing/data.txt", DATA)?;
+    let table = parse_whitespace(
+        "bundled data/bostonHousing/data.txt",
+        DATA,
+        &credence::data::ReadOptions::default(),
+    )?;
     let features: Vec<usize> = (0..13).collect();
     let mut train = Dataset::from_indices(&table, &features, 13, Some(&indices(TRAIN)))?;
     let mut test = Dataset::from_indices(&table, &features, 13, Some(&indices(TEST)))?;

@@ -119,9 +119,11 @@ pub fn bayes(a: &BayesArgs) -> Result<()> {
 
 fn dataset(m: &ModelDataArgs) -> Result<(credence::config::Config, Dataset)> {
     let config = io::config(m.config.as_deref())?;
-    let table = io::table(&m.data)?;
-    let data = Dataset::from_table(&table, &m.target, m.features.as_deref())
-        .context("choosing columns")?;
+    let (so, read) = io::schema_options(&m.columns)?;
+    let table = io::table(&m.data, &read).context("reading the data")?;
+    let (_, enc) = credence::data::Schema::fit(&table, &so).context("choosing columns")?;
+    io::print_notes(&enc.notes, false);
+    let data = enc.data;
     Ok((config, data))
 }
 

@@ -2,7 +2,11 @@
 
 use anyhow::{Context, Result};
 use credence::config::Config;
-use credence::data::{read_table, Dataset, Table};
+use crate::cli::{ApplyArgs, ColumnArgs};
+use credence::data::parquet::{write_parquet, OutColumn};
+use credence::data::{
+    read_table, Column, MissingPolicy, ReadOptions, SchemaOptions, Table, UnknownLevel,
+};
 use credence::fit::FitRecord;
 use std::path::Path;
 
@@ -15,34 +19,64 @@ pub fn config(path: Option<&Path>) -> Result<Config> {
 }
 
 /// Reads a data table (recorded under its absolute path, so a model can find its data again).
-pub fn table(path: &Path) -> Result<Table> {
+pub fn table(path: &Path, read: &ReadOptions) -> Result<Table> {
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    read_table(&abs).context("reading the data")
+    Ok(read_table(&abs, read)?)
 }
 
-/// The rows of `table` with the model's feature columns (and target, when `with_target`).
-pub fn dataset_for_model(table: &Table, record: &FitRecord, with_target: bool) -> Result<Dataset> {
-    let features = record
-        .data
-        .features
-        .iter()
-        .map(|f| {
-            table.column_index(f).with_context(|| {
-                format!("the model was trained on a feature column '{f}', which the data lacks")
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let target = if with_target {
-        table.column_index(&record.data.target).with_context(|| {
-            format!(
-                "evaluation needs the target column '{}'",
-                record.data.target
-            )
-        })?
-    } else {
-        features[0]
+/// Read options from `--na-values`, or the given defaults.
+pub fn read_options(na_values: Option<&Vec<String>>, default: Option<&[String]>) -> ReadOptions {
+    match (na_values, default) {
+        (Some(v), _) => ReadOptions {
+            na_values: v.iter().map(|s| s.trim().to_string()).collect(),
+        },
+        (None, Some(d)) => ReadOptions {
+            na_values: d.to_vec(),
+        },
+        (None, None) => ReadOptions::default(),
+    }
+}
+
+/// Schema and read options from the column flags of `fit`, `prior-check` and `sensitivity`.
+pub fn schema_options(c: &ColumnArgs) -> Result<(SchemaOptions, ReadOptions)> {
+    let so = SchemaOptions {
+        targets: c.target.clone(),
+        features: c.features.clone(),
+        drop: c.drop.clone(),
+        categorical: c.categorical.clone(),
+        missing: MissingPolicy::parse(&c.missing).context("--missing")?,
+        classify: None,
     };
-    Ok(Dataset::from_indices(table, &features, target, None)?)
+    Ok((so, read_options(c.na_values.as_ref(), None)))
+}
+
+/// Prints the schema's notes (dropped rows and columns, ignored columns) on stderr.
+pub fn print_notes(notes: &[String], quiet: bool) {
+    if !quiet {
+        for n in notes {
+            eprintln!("note: {n}");
+        }
+    }
+}
+
+/// Reads `path` and encodes it with the model's schema (features, and the target when
+/// `with_target`); the notes go to stderr.
+pub fn model_data(
+    record: &FitRecord,
+    path: &Path,
+    apply: &ApplyArgs,
+    with_target: bool,
+    quiet: bool,
+) -> Result<credence::data::schema::Encoded> {
+    let na = record.schema.as_ref().map(|s| s.na_values.as_slice());
+    let read = read_options(apply.na_values.as_ref(), na);
+    let t = table(path, &read).context("reading the data")?;
+    let unknown = UnknownLevel::parse(&apply.unknown_level).context("--unknown-level")?;
+    let enc = record
+        .encode(&t, with_target, unknown)
+        .context("checking the data against the model's schema")?;
+    print_notes(&enc.notes, quiet);
+    Ok(enc)
 }
 
 /// Prints the priors of a fit with their provenance.
@@ -87,7 +121,8 @@ pub fn print_priors(record: &FitRecord) {
     }
 }
 
-/// `credence split`: writes seeded train and test CSV files with the input's header.
+/// `credence split`: writes seeded train and test files (CSV, or Parquet by extension) with
+/// the input's columns.
 pub fn split(a: &crate::cli::SplitArgs) -> Result<()> {
     if !(a.test_fraction > 0.0 && a.test_fraction < 1.0) {
         anyhow::bail!(
@@ -95,23 +130,56 @@ pub fn split(a: &crate::cli::SplitArgs) -> Result<()> {
             a.test_fraction
         );
     }
-    let t = table(&a.data)?;
+    let t = table(&a.data, &ReadOptions::default()).context("reading the data")?;
     let (train, test) = match &a.stratify {
         Some(col) => {
             let c = t.column_index(col)?;
-            credence::data::stratified_split(&t.column(c), a.test_fraction, a.seed)
+            let labels: Vec<f64> = match &t.columns[c] {
+                Column::Text { codes, .. } => codes.iter().map(|&k| f64::from(k)).collect(),
+                _ => t.column(c)?,
+            };
+            if let Some(r) = (0..t.rows()).find(|&r| t.columns[c].is_missing(r)) {
+                return Err(t.error_at(r, c, "cannot stratify by a missing class").into());
+            }
+            credence::data::stratified_split(&labels, a.test_fraction, a.seed)
         }
         None => credence::data::train_test_split(t.rows(), a.test_fraction, a.seed),
     };
     for (rows, path) in [(&train, &a.train), (&test, &a.test)] {
-        let mut out = t.names.join(",");
-        out.push('\n');
-        for &r in rows.iter() {
-            let cells: Vec<String> = (0..t.cols()).map(|c| t.get(r, c).to_string()).collect();
-            out.push_str(&cells.join(","));
-            out.push('\n');
+        let part = t.take_rows(rows);
+        if credence::data::is_parquet(path) {
+            let cols: Vec<(String, OutColumn)> = part
+                .names
+                .iter()
+                .zip(&part.columns)
+                .map(|(n, c)| {
+                    let col = match c {
+                        Column::Numeric(v) => OutColumn::Numbers(v.clone()),
+                        _ => OutColumn::Text(
+                            (0..part.rows())
+                                .map(|r| c.cell_text(r).unwrap_or_default())
+                                .collect(),
+                        ),
+                    };
+                    (n.clone(), col)
+                })
+                .collect();
+            write_parquet(path, &cols).with_context(|| format!("writing {}", path.display()))?;
+            continue;
         }
-        credence::artifact::write_atomic(path, out.as_bytes())
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        let fail = |e: csv::Error| anyhow::anyhow!("writing {}: {e}", path.display());
+        w.write_record(&part.names).map_err(fail)?;
+        for r in 0..part.rows() {
+            w.write_record(
+                part.columns
+                    .iter()
+                    .map(|c| c.cell_text(r).unwrap_or_default()),
+            )
+            .map_err(fail)?;
+        }
+        let out = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        credence::artifact::write_atomic(path, &out)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     println!(

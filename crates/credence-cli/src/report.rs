@@ -11,8 +11,7 @@ use credence::report::{build, ReportInput};
 pub fn run(a: &ReportArgs) -> Result<()> {
     let model = artifact::load(&a.model)
         .with_context(|| format!("loading the model from {}", a.model.display()))?;
-    let table = io::table(&a.data)?;
-    let data = io::dataset_for_model(&table, &model.record, true)?;
+    let data = io::model_data(&model.record, &a.data, &a.apply, true, false)?.data;
     let spec = a
         .decision
         .as_deref()

@@ -6,11 +6,12 @@ use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use credence::artifact;
 use credence::config::LikelihoodConfig;
-use credence::data::Dataset;
 use credence::eval::{metrics, ood_metrics, Metrics};
-use credence::fit::{fit as fit_model, FitOptions};
+use credence::data::UnknownLevel;
+use credence::fit::{fit_table, FitOptions};
 use credence::infer::hierarchical::HierarchySummary;
 use credence::infer::McmcOutcome;
+use credence::data::parquet::OutColumn;
 use credence::{Method, Predictive};
 
 /// `credence fit`.
@@ -30,9 +31,8 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         .unwrap_or_else(|| "map".into());
     let method = Method::parse(&method_name)?;
     let seed = a.seed.or(config.seed).unwrap_or(0);
-    let table = io::table(&a.data)?;
-    let data = Dataset::from_table(&table, &a.target, a.features.as_deref())
-        .context("choosing columns")?;
+    let (schema_opts, read) = io::schema_options(&a.columns)?;
+    let table = io::table(&a.data, &read).context("reading the data")?;
     let bar = Bar::new(!a.output.json && !a.output.quiet);
     let opts = FitOptions {
         method,
@@ -41,6 +41,7 @@ pub fn fit(a: &FitArgs) -> Result<()> {
         strict_columns: true,
     };
     let mut transfer_noise = None;
+    let notes: Vec<String>;
     let model = match &a.prior_from {
         Some(dir) => {
             let source = load(dir)?;
@@ -51,23 +52,47 @@ pub fn fit(a: &FitArgs) -> Result<()> {
             for w in &t.warnings {
                 eprintln!("warning: {w}");
             }
-            credence::fit::fit_with_transfer(&data, &config, opts, &t)
-                .with_context(|| format!("fitting with the prior from {}", dir.display()))?
+            let enc = source
+                .record
+                .encode(&table, true, UnknownLevel::Error)
+                .with_context(|| {
+                    format!(
+                        "reading {} with the schema of the model in {}",
+                        a.data.display(),
+                        dir.display()
+                    )
+                })?;
+            notes = enc.notes;
+            let mut m = credence::fit::fit_with_transfer(&enc.data, &config, opts, &t)
+                .with_context(|| format!("fitting with the prior from {}", dir.display()))?;
+            m.record.schema = source.record.schema.clone();
+            m
         }
-        None => fit_model(&data, &config, opts)?,
+        None => {
+            let (m, n) = fit_table(&table, &schema_opts, &read, &config, opts)?;
+            notes = n;
+            m
+        }
     };
+    io::print_notes(&notes, a.output.quiet || a.output.json);
     artifact::save(&a.out, &model)
         .with_context(|| format!("saving the model to {}", a.out.display()))?;
     if a.output.json {
         println!("{}", serde_json::to_string(&model.record)?);
     } else if !a.output.quiet {
+        let r = &model.record;
         println!(
             "fitted {} ({} rows, {} features) with {}",
-            data.target_label(),
-            data.rows,
-            data.features,
+            r.data.target,
+            r.data.rows,
+            r.data.features.len(),
             method.name()
         );
+        if let Some(schema) = &r.schema {
+            for line in schema.describe() {
+                println!("  {line}");
+            }
+        }
         println!("priors:");
         io::print_priors(&model.record);
         if let Some(n) = &transfer_noise {
@@ -110,53 +135,21 @@ fn load(dir: &std::path::Path) -> Result<credence::FittedModel> {
 /// `credence predict`.
 pub fn predict(a: &PredictArgs) -> Result<()> {
     let model = load(&a.model)?;
-    let table = io::table(&a.data)?;
-    let data = io::dataset_for_model(&table, &model.record, false)?;
+    let enc = io::model_data(&model.record, &a.data, &a.apply, false, false)?;
     let pred = model
-        .predict(&data, a.seed)
+        .predict(&enc.data, a.seed)
         .with_context(|| format!("predicting {}", a.data.display()))?;
-    let mut out = String::new();
-    match &pred {
-        Predictive::Regression(r) => {
-            out.push_str("mean,std,epistemic_std,aleatoric_std\n");
-            let (m, s, e, al) = (r.mean(), r.std(), r.epistemic_var(), r.aleatoric_var());
-            for n in 0..r.rows {
-                out.push_str(&format!(
-                    "{},{},{},{}\n",
-                    m[n],
-                    s[n],
-                    e[n].sqrt(),
-                    al[n].sqrt()
-                ));
-            }
-        }
-        Predictive::Classification(c) => {
-            let header: Vec<String> = (0..c.classes).map(|k| format!("p_{k}")).collect();
-            out.push_str(&format!(
-                "{},predicted,entropy,mutual_information\n",
-                header.join(",")
-            ));
-            let (p, pred, h, mi) = (
-                c.probs(),
-                c.predicted(),
-                c.entropy(),
-                c.mutual_information(),
-            );
-            for n in 0..c.rows {
-                let row: Vec<String> = p[n * c.classes..(n + 1) * c.classes]
-                    .iter()
-                    .map(f64::to_string)
-                    .collect();
-                out.push_str(&format!(
-                    "{},{},{},{}\n",
-                    row.join(","),
-                    pred[n],
-                    h[n],
-                    mi[n]
-                ));
-            }
-        }
+    let mut columns = prediction_columns(&pred, &model.record.class_names());
+    if enc.unseen.iter().any(|&u| u) {
+        let flag = enc.unseen.iter().map(|&u| f64::from(u8::from(u))).collect();
+        columns.push(("unseen_level".into(), OutColumn::Numbers(flag)));
     }
+    if let Some(path) = a.out.as_ref().filter(|p| credence::data::is_parquet(p)) {
+        credence::data::parquet::write_parquet(path, &columns)
+            .with_context(|| format!("writing {}", path.display()))?;
+        return Ok(());
+    }
+    let out = csv_of(&columns);
     match &a.out {
         Some(path) => artifact::write_atomic(path, out.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?,
@@ -165,11 +158,60 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
     Ok(())
 }
 
+/// The prediction table: regression `mean,std,epistemic_std,aleatoric_std`; classification
+/// `p_<class>…,predicted,entropy,mutual_information` with the model's class names.
+fn prediction_columns(pred: &Predictive, class_names: &[String]) -> Vec<(String, OutColumn)> {
+    let num = |n: &str, v: Vec<f64>| (n.to_string(), OutColumn::Numbers(v));
+    match pred {
+        Predictive::Regression(r) => vec![
+            num("mean", r.mean()),
+            num("std", r.std()),
+            num("epistemic_std", r.epistemic_var().iter().map(|v| v.sqrt()).collect()),
+            num("aleatoric_std", r.aleatoric_var().iter().map(|v| v.sqrt()).collect()),
+        ],
+        Predictive::Classification(c) => {
+            let p = c.probs();
+            let name = |k: usize| class_names.get(k).cloned().unwrap_or_else(|| k.to_string());
+            let mut cols: Vec<(String, OutColumn)> = (0..c.classes)
+                .map(|k| {
+                    num(
+                        &format!("p_{}", name(k)),
+                        (0..c.rows).map(|n| p[n * c.classes + k]).collect(),
+                    )
+                })
+                .collect();
+            cols.push((
+                "predicted".into(),
+                OutColumn::Text(c.predicted().into_iter().map(name).collect()),
+            ));
+            cols.push(num("entropy", c.entropy()));
+            cols.push(num("mutual_information", c.mutual_information()));
+            cols
+        }
+    }
+}
+
+/// Columns as CSV text (numbers in full precision).
+fn csv_of(columns: &[(String, OutColumn)]) -> String {
+    let rows = columns.first().map_or(0, |(_, c)| match c {
+        OutColumn::Numbers(v) => v.len(),
+        OutColumn::Text(v) => v.len(),
+    });
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let _ = w.write_record(columns.iter().map(|(n, _)| n.as_str()));
+    for r in 0..rows {
+        let _ = w.write_record(columns.iter().map(|(_, c)| match c {
+            OutColumn::Numbers(v) => v[r].to_string(),
+            OutColumn::Text(v) => v[r].clone(),
+        }));
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
 /// `credence evaluate`.
 pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
     let model = load(&a.model)?;
-    let table = io::table(&a.data)?;
-    let data = io::dataset_for_model(&table, &model.record, true)?;
+    let data = io::model_data(&model.record, &a.data, &a.apply, true, a.output.json)?.data;
     if data.rows == 0 {
         bail!("no rows to evaluate");
     }
@@ -177,8 +219,7 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
     let m = metrics(&pred, &data.y).with_context(|| format!("scoring {}", a.data.display()))?;
     let ood = match &a.ood {
         Some(path) => {
-            let t = io::table(path)?;
-            let d = io::dataset_for_model(&t, &model.record, false)?;
+            let d = io::model_data(&model.record, path, &a.apply, false, a.output.json)?.data;
             let po = model
                 .predict(&d, a.seed ^ 0x00d)
                 .with_context(|| format!("predicting {}", path.display()))?;

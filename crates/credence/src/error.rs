@@ -40,13 +40,13 @@ pub enum Error {
         message: String,
     },
     /// An operating-system input/output error on a named path.
-    #[error("{path}: {source}")]
+    /// (The OS reason is part of the message, not a chained source, so it is said once.)
+    #[error("{path}: {reason}")]
     Io {
         /// The path being read or written.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's reason.
+        reason: std::io::Error,
     },
 }
 
@@ -67,10 +67,10 @@ impl Error {
     }
 
     /// An I/O error on a path.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, reason: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            reason,
         }
     }
 }

@@ -2,7 +2,11 @@
 //! `FittedModel` (posterior + record of how it was obtained).
 
 use crate::config::{Config, LikelihoodConfig};
-use crate::data::{ConstantColumn, Dataset, Standardizer, Task};
+use crate::data::schema::Encoded;
+use crate::data::{
+    ConstantColumn, Dataset, ReadOptions, Schema, SchemaOptions, Standardizer, Table, Task,
+    UnknownLevel,
+};
 use crate::error::{Error, Result};
 use crate::infer::{self, Method, Posterior, Progress};
 use crate::model::ModelSpec;
@@ -59,6 +63,109 @@ pub struct FitRecord {
     /// epistemic share of predictive variance (absent in records written before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub information: Option<crate::explain::Information>,
+    /// How the data table was turned into numbers (columns, types, levels, imputation, class
+    /// names); absent for fits made from numeric arrays and in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Schema>,
+}
+
+impl FitRecord {
+    /// Class names in class-index order (the schema's, else "0", "1", …); empty for regression.
+    pub fn class_names(&self) -> Vec<String> {
+        if let Some(names) = self.schema.as_ref().and_then(|s| s.class_names()) {
+            return names.to_vec();
+        }
+        match self.task {
+            Task::Classification { classes } => (0..classes).map(|k| k.to_string()).collect(),
+            Task::Regression => Vec::new(),
+        }
+    }
+
+    /// Encodes a table for this model: with its schema (checked column by column), or by the
+    /// recorded feature names for models fitted on numeric data.
+    pub fn encode(
+        &self,
+        table: &Table,
+        with_target: bool,
+        unknown: UnknownLevel,
+    ) -> Result<Encoded> {
+        match &self.schema {
+            Some(s) => s.apply(table, with_target, false, unknown),
+            None => {
+                let features = self
+                    .data
+                    .features
+                    .iter()
+                    .map(|f| table.column_index(f))
+                    .collect::<Result<Vec<_>>>()?;
+                let target = if with_target {
+                    table.column_index(&self.data.target)?
+                } else {
+                    features[0]
+                };
+                let mut data = Dataset::from_indices(table, &features, target, None)?;
+                data.target_names = vec![self.data.target.clone()];
+                Ok(Encoded {
+                    unseen: vec![false; data.rows],
+                    data,
+                    notes: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// The training data, re-read from `data.source` and checked against the fingerprint.
+    pub fn training_data(&self) -> Result<Dataset> {
+        let path = std::path::Path::new(&self.data.source);
+        let na = self.schema.as_ref().map(|s| s.na_values.clone());
+        let read = ReadOptions {
+            na_values: na.unwrap_or_else(|| ReadOptions::default().na_values),
+        };
+        let table = crate::data::read_table(path, &read)?;
+        let data = match &self.schema {
+            Some(s) => s.apply(&table, true, true, UnknownLevel::Error)?.data,
+            None => Dataset::from_table(&table, &self.data.target, Some(&self.data.features))?,
+        };
+        if data.fingerprint() != self.data.fingerprint {
+            return Err(Error::Artifact {
+                path: path.to_path_buf(),
+                message: "the training data changed since the model was fitted (fingerprint differs); refit from scratch".into(),
+            });
+        }
+        Ok(data)
+    }
+}
+
+/// Fits a model to a typed table: learns the schema (columns, categorical levels, imputation,
+/// class names) on it, encodes it, fits, and keeps the schema in the record. Returns the model
+/// and the schema's notes (dropped rows and columns) for the user.
+pub fn fit_table(
+    table: &Table,
+    schema_opts: &SchemaOptions,
+    read: &ReadOptions,
+    config: &Config,
+    opts: FitOptions<'_>,
+) -> Result<(FittedModel, Vec<String>)> {
+    let mut so = schema_opts.clone();
+    so.classify = config.model.likelihood.as_ref().map(|l| {
+        matches!(
+            l,
+            LikelihoodConfig::Bernoulli | LikelihoodConfig::Categorical { .. }
+        )
+    });
+    let (mut schema, enc) = Schema::fit(table, &so)?;
+    schema.na_values = read.na_values.clone();
+    let mut config = config.clone();
+    if config.model.likelihood.is_none() {
+        if let Some(names) = schema.class_names() {
+            config.model.likelihood = Some(LikelihoodConfig::Categorical {
+                classes: names.len(),
+            });
+        }
+    }
+    let mut model = fit(&enc.data, &config, opts)?;
+    model.record.schema = Some(schema);
+    Ok((model, enc.notes))
 }
 
 /// A fitted model: the record and the posterior.
@@ -633,6 +740,7 @@ fn fit_inner(
         settings: serde_json::json!({ "training": config.training, "inference": config.inference }),
         outcome,
         posterior_kind: posterior.kind().to_string(),
+        schema: None,
     };
     Ok(FittedModel { record, posterior })
 }
@@ -662,15 +770,7 @@ pub fn refit_with_priors(
     priors: PriorSet,
     progress: &dyn Progress,
 ) -> Result<FittedModel> {
-    let path = std::path::Path::new(&record.data.source);
-    let table = crate::data::read_table(path)?;
-    let data = Dataset::from_table(&table, &record.data.target, Some(&record.data.features))?;
-    if data.fingerprint() != record.data.fingerprint {
-        return Err(Error::Artifact {
-            path: path.to_path_buf(),
-            message: "the training data changed since the model was fitted (fingerprint differs); refit from scratch".into(),
-        });
-    }
+    let data = record.training_data()?;
     let config = config_of(record, Some(priors.clone()))?;
     let method = Method::parse(&record.method)?;
     let opts = FitOptions {
@@ -689,9 +789,13 @@ pub fn refit_with_priors(
             noise: "as recorded".into(),
             warnings: Vec::new(),
         };
-        return fit_inner(&data, &config, opts, Some(&t));
+        let mut m = fit_inner(&data, &config, opts, Some(&t))?;
+        m.record.schema = record.schema.clone();
+        return Ok(m);
     }
-    fit(&data, &config, opts)
+    let mut m = fit(&data, &config, opts)?;
+    m.record.schema = record.schema.clone();
+    Ok(m)
 }
 
 /// The config a record was fitted with, optionally with other priors.

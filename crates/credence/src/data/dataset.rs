@@ -79,8 +79,11 @@ impl Dataset {
             return Err(Error::data(&table.source, None, None, "no rows selected"));
         }
         Ok(Dataset {
-            x: table.select(rows, features),
-            y: rows.iter().map(|&r| table.get(r, target)).collect(),
+            x: table.select(rows, features)?,
+            y: {
+                let t = table.numeric(target)?;
+                rows.iter().map(|&r| t[r]).collect()
+            },
             rows: rows.len(),
             features: features.len(),
             feature_names: features.iter().map(|&c| table.names[c].clone()).collect(),

@@ -1,15 +1,21 @@
-//! Data: reading tables (CSV, whitespace), validation, standardisation and splits.
+//! Data: reading typed tables (CSV, whitespace, Parquet), the schema that encodes them,
+//! validation, standardisation and splits.
 //! First stop of the flow: data file → `Table` → `Dataset` → model.
 
 mod dataset;
+pub mod parquet;
 mod read;
+pub mod schema;
 mod split;
-mod standardize;
+pub(crate) mod standardize;
 mod table;
 pub mod uci;
 
 pub use dataset::{Dataset, Task};
-pub use read::{parse_csv, parse_whitespace, read_csv, read_table, read_whitespace};
+pub use read::{
+    is_parquet, parse_csv, parse_whitespace, read_csv, read_table, read_whitespace, ReadOptions,
+};
+pub use schema::{MissingPolicy, Schema, SchemaOptions, UnknownLevel};
 pub use split::{stratified_split, train_test_split};
 pub use standardize::{ConstantColumn, Standardizer};
-pub use table::Table;
+pub use table::{Column, Table};

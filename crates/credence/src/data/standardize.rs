@@ -26,11 +26,25 @@ pub struct Standardizer {
     pub y_std: f64,
 }
 
+/// Mean and (population) standard deviation without overflow: the values are scaled by their
+/// largest magnitude first, so a column near 1e308 is standardised correctly.
 fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let n = values.clone().count() as f64;
-    let mean = values.clone().sum::<f64>() / n;
-    let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-    (mean, var.sqrt())
+    let scale = values.clone().fold(0.0f64, |m, v| m.max(v.abs()));
+    if scale == 0.0 || !scale.is_finite() {
+        return (if scale == 0.0 { 0.0 } else { f64::NAN }, 0.0);
+    }
+    let mean = values.clone().map(|v| v / scale).sum::<f64>() / n;
+    let var = values.map(|v| (v / scale - mean).powi(2)).sum::<f64>() / n;
+    (mean * scale, var.sqrt() * scale)
+}
+
+/// The mean of `values` computed without overflow (0 for an empty slice).
+pub fn stable_mean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    mean_std(values.iter().copied()).0
 }
 
 impl Standardizer {
@@ -41,6 +55,14 @@ impl Standardizer {
         let mut x_std = Vec::with_capacity(f);
         for c in 0..f {
             let (m, s) = mean_std((0..data.rows).map(|r| data.x[r * f + c]));
+            if !m.is_finite() {
+                return Err(Error::data(
+                    &data.source,
+                    None,
+                    Some(data.feature_names[c].clone()),
+                    "the column has non-finite values; expected finite numbers",
+                ));
+            }
             x_mean.push(m);
             if s > 1e-12 * m.abs().max(1.0) {
                 x_std.push(s);

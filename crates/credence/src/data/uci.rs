@@ -60,7 +60,7 @@ fn read_indices(path: &Path, bound: usize) -> Result<Vec<usize>> {
 impl UciFolder {
     /// Opens a dataset folder in the shared UCI format.
     pub fn open(dir: &Path) -> Result<Self> {
-        let table = read_whitespace(&dir.join("data.txt"))?;
+        let table = read_whitespace(&dir.join("data.txt"), &super::ReadOptions::default())?;
         let features = read_indices(&dir.join("index_features.txt"), table.cols())?;
         let target = read_indices(&dir.join("index_target.txt"), table.cols())?[0];
         let mut n_splits = 0;

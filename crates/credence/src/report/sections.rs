@@ -755,9 +755,7 @@ fn comparison(inp: &ReportInput<'_>, own: &Metrics) -> String {
                 continue;
             }
             let outcome = (|| -> Result<Metrics> {
-                let path = std::path::Path::new(&r.data.source);
-                let table = crate::data::read_table(path)?;
-                let train = Dataset::from_table(&table, &r.data.target, Some(&r.data.features))?;
+                let train = r.training_data()?;
                 let cfg: Config = config_of(r, None)?;
                 let fitted = fit(
                     &train,
