@@ -90,14 +90,18 @@ fn csv_of(d: &[Decision]) -> String {
 pub fn run(a: &DecideArgs) -> Result<()> {
     let model = artifact::load(&a.model)
         .with_context(|| format!("loading the model from {}", a.model.display()))?;
-    let spec = DecisionSpec::from_file(&a.decision).context("reading the decision file")?;
+    let mut spec = DecisionSpec::from_file(&a.decision).context("reading the decision file")?;
+    spec.align_classes(&model.record.class_names())
+        .context("matching the decision file's classes to the model's")?;
     let data = io::model_data(&model.record, &a.data, &a.apply, false, a.output.json)?.data;
     let pred = model.predict(&data, a.seed)?;
     let base = decide(&pred, &spec, a.seed)?;
     let summary = DecisionSummary::of(&base);
     let mut value_flips = Vec::new();
     if let Some(p) = &a.alternatives_value {
-        for (name, alt) in value_alternatives(p)? {
+        for (name, mut alt) in value_alternatives(p)? {
+            alt.align_classes(&model.record.class_names())
+                .with_context(|| format!("alternative '{name}'"))?;
             let d = decide(&pred, &alt, a.seed)?;
             value_flips.push((name, flip_share(&base, &d)));
         }

@@ -1,8 +1,8 @@
 //! Reading inputs and printing results for the commands.
 
+use crate::cli::{ApplyArgs, ColumnArgs};
 use anyhow::{Context, Result};
 use credence::config::Config;
-use crate::cli::{ApplyArgs, ColumnArgs};
 use credence::data::parquet::{write_parquet, OutColumn};
 use credence::data::{
     read_table, Column, MissingPolicy, ReadOptions, SchemaOptions, Table, UnknownLevel,
@@ -139,7 +139,9 @@ pub fn split(a: &crate::cli::SplitArgs) -> Result<()> {
                 _ => t.column(c)?,
             };
             if let Some(r) = (0..t.rows()).find(|&r| t.columns[c].is_missing(r)) {
-                return Err(t.error_at(r, c, "cannot stratify by a missing class").into());
+                return Err(t
+                    .error_at(r, c, "cannot stratify by a missing class")
+                    .into());
             }
             credence::data::stratified_split(&labels, a.test_fraction, a.seed)
         }

@@ -12,12 +12,16 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     let model = artifact::load(&a.model)
         .with_context(|| format!("loading the model from {}", a.model.display()))?;
     let data = io::model_data(&model.record, &a.data, &a.apply, true, false)?.data;
-    let spec = a
+    let mut spec = a
         .decision
         .as_deref()
         .map(DecisionSpec::from_file)
         .transpose()
         .context("reading the decision file")?;
+    if let Some(s) = spec.as_mut() {
+        s.align_classes(&model.record.class_names())
+            .context("matching the decision file's classes to the model's")?;
+    }
     let decisions = match &spec {
         Some(s) => Some(decide(&model.predict(&data, a.seed)?, s, a.seed)?),
         None => None,

@@ -6,12 +6,12 @@ use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use credence::artifact;
 use credence::config::LikelihoodConfig;
-use credence::eval::{metrics, ood_metrics, Metrics};
+use credence::data::parquet::OutColumn;
 use credence::data::UnknownLevel;
+use credence::eval::{metrics, ood_metrics, Metrics};
 use credence::fit::{fit_table, FitOptions};
 use credence::infer::hierarchical::HierarchySummary;
 use credence::infer::McmcOutcome;
-use credence::data::parquet::OutColumn;
 use credence::{Method, Predictive};
 
 /// `credence fit`.
@@ -166,8 +166,14 @@ fn prediction_columns(pred: &Predictive, class_names: &[String]) -> Vec<(String,
         Predictive::Regression(r) => vec![
             num("mean", r.mean()),
             num("std", r.std()),
-            num("epistemic_std", r.epistemic_var().iter().map(|v| v.sqrt()).collect()),
-            num("aleatoric_std", r.aleatoric_var().iter().map(|v| v.sqrt()).collect()),
+            num(
+                "epistemic_std",
+                r.epistemic_var().iter().map(|v| v.sqrt()).collect(),
+            ),
+            num(
+                "aleatoric_std",
+                r.aleatoric_var().iter().map(|v| v.sqrt()).collect(),
+            ),
         ],
         Predictive::Classification(c) => {
             let p = c.probs();

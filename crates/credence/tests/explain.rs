@@ -16,7 +16,11 @@ fn repo() -> PathBuf {
 }
 
 fn sine() -> Dataset {
-    let t = read_table(&repo().join("examples/explain/sine.csv")).unwrap();
+    let t = read_table(
+        &repo().join("examples/explain/sine.csv"),
+        &Default::default(),
+    )
+    .unwrap();
     Dataset::from_table(&t, "y", None).unwrap()
 }
 

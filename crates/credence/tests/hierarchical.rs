@@ -281,7 +281,7 @@ fn nuts_on_noncentred_eight_schools_matches_reference() {
 /// standard-normal NOISE column appended (see tests/data/README.md).
 fn boston_noise() -> Dataset {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ard_boston.csv");
-    let t = read_table(&p).unwrap();
+    let t = read_table(&p, &Default::default()).unwrap();
     Dataset::from_table(&t, "MEDV", None).unwrap()
 }
 

@@ -27,7 +27,7 @@ rate_grid = [0.05, 0.2]
 
 fn iris() -> Dataset {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/classification/iris.csv");
-    Dataset::from_table(&read_table(&p).unwrap(), "label", None).unwrap()
+    Dataset::from_table(&read_table(&p, &Default::default()).unwrap(), "label", None).unwrap()
 }
 
 fn regression_data() -> Dataset {

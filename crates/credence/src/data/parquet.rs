@@ -48,6 +48,13 @@ impl Builder {
         })
     }
 
+    fn reserve(&mut self, rows: usize) {
+        match self {
+            Builder::Numbers(v) | Builder::Booleans(v) => v.reserve_exact(rows),
+            Builder::Text { codes, .. } => codes.reserve_exact(rows),
+        }
+    }
+
     fn text() -> Builder {
         Builder::Text {
             index: HashMap::new(),
@@ -107,7 +114,10 @@ impl Builder {
             }
             Builder::Booleans(v) => {
                 if let Some(b) = a.as_boolean_opt() {
-                    v.extend(b.iter().map(|x| x.map_or(f64::NAN, |x| f64::from(u8::from(x)))));
+                    v.extend(
+                        b.iter()
+                            .map(|x| x.map_or(f64::NAN, |x| f64::from(u8::from(x)))),
+                    );
                     return Ok(());
                 }
             }
@@ -130,8 +140,7 @@ impl Builder {
                 }
                 if let Some(d) = a.as_any_dictionary_opt() {
                     let values = d.values();
-                    let dict: Vec<Option<String>> = if let Some(s) = values.as_string_opt::<i32>()
-                    {
+                    let dict: Vec<Option<String>> = if let Some(s) = values.as_string_opt::<i32>() {
                         s.iter().map(|x| x.map(str::to_string)).collect()
                     } else if let Some(s) = values.as_string_opt::<i64>() {
                         s.iter().map(|x| x.map(str::to_string)).collect()
@@ -180,6 +189,12 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
     let schema = builder.schema().clone();
+    // Reserve for the rows the footer declares, but never more than the file's bytes: a
+    // damaged footer must not make us allocate without bound.
+    let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let total = usize::try_from(builder.metadata().file_metadata().num_rows().max(0))
+        .unwrap_or(0)
+        .min(usize::try_from(file_len).unwrap_or(0));
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut builders = schema
         .fields()
@@ -198,6 +213,9 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    for b in &mut builders {
+        b.reserve(total);
+    }
     let reader = builder
         .build()
         .map_err(|e| bad(format!("cannot read the Parquet file: {e}")))?;
@@ -256,7 +274,8 @@ pub fn write_parquet(path: &Path, columns: &[(String, OutColumn)]) -> Result<()>
         .set_compression(Compression::SNAPPY)
         .build();
     let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, schema, Some(props)).map_err(|e| bad(e.to_string()))?;
+    let mut w =
+        ArrowWriter::try_new(&mut buf, schema, Some(props)).map_err(|e| bad(e.to_string()))?;
     w.write(&batch).map_err(|e| bad(e.to_string()))?;
     w.close().map_err(|e| bad(e.to_string()))?;
     crate::artifact::write_atomic(path, &buf)

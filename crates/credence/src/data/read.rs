@@ -132,6 +132,15 @@ fn typed_table(
     })
 }
 
+/// The 1-based line where a record starting at `byte` begins (blank lines before it skipped),
+/// given the offsets of the newlines.
+fn line_of(text: &[u8], newlines: &[usize], mut byte: usize) -> usize {
+    while text.get(byte).is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        byte += 1;
+    }
+    newlines.partition_point(|&n| n < byte) + 1
+}
+
 /// Reads a CSV file whose first line is a header of column names.
 pub fn read_csv(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let text = read_to_string(path)?;
@@ -170,6 +179,12 @@ pub fn parse_csv(file: &str, text: &str, opts: &ReadOptions) -> Result<Table> {
             "the header names this column twice; column names must be distinct",
         ));
     }
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
     let mut records = Vec::new();
     let mut lines = Vec::new();
     for record in reader.records() {
@@ -177,7 +192,10 @@ pub fn parse_csv(file: &str, text: &str, opts: &ReadOptions) -> Result<Table> {
             let line = e.position().map(|p| p.line() as usize);
             Error::data(file, line, None, format!("malformed CSV: {e}"))
         })?;
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        // The csv crate does not count skipped blank lines: find the line from the byte offset.
+        let line = record
+            .position()
+            .map_or(0, |p| line_of(text.as_bytes(), &newlines, p.byte() as usize));
         if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
             continue; // blank line
         }
@@ -334,14 +352,20 @@ mod tests {
         let m = msg(parse_csv("t.csv", "a,b\n1,2\n3\n", &o()));
         assert!(m.contains("line 3") && m.contains("ragged"), "{m}");
         let m = msg(parse_csv("t.csv", "a,b\n1,inf\n", &o()));
-        assert!(m.contains("line 2, column 'b'") && m.contains("finite"), "{m}");
+        assert!(
+            m.contains("line 2, column 'b'") && m.contains("finite"),
+            "{m}"
+        );
         let m = msg(parse_csv("t.csv", "a,b\n", &o()));
         assert!(m.contains("no data rows"), "{m}");
         let m = msg(parse_csv("t.csv", "a,a\n1,2\n", &o()));
         assert!(m.contains("twice"), "{m}");
         let t = parse_csv("t.csv", "a,b\n1,NaN\n", &o()).unwrap();
         let m = t.numeric(1).unwrap_err().to_string();
-        assert!(m.contains("line 2, column 'b'") && m.contains("missing"), "{m}");
+        assert!(
+            m.contains("line 2, column 'b'") && m.contains("missing"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -200,7 +200,11 @@ fn sorted_levels(c: &Column, rows: &[usize]) -> Vec<String> {
 
 /// A one-line list of rows, e.g. "3 rows (lines 4, 9, 12)".
 fn rows_note(t: &Table, rows: &[usize]) -> String {
-    let shown: Vec<String> = rows.iter().take(5).map(|&r| t.lines[r].to_string()).collect();
+    let shown: Vec<String> = rows
+        .iter()
+        .take(5)
+        .map(|&r| t.lines[r].to_string())
+        .collect();
     format!(
         "{} row{} (line{} {}{})",
         rows.len(),
@@ -251,9 +255,15 @@ impl Schema {
                     .map(|c| table.column_index(c))
                     .collect::<Result<_>>()?;
                 if let Some(&c) = f.iter().find(|c| targets.contains(c)) {
-                    return Err(col_err(table, c, "is the target; it cannot also be a feature"));
+                    return Err(col_err(
+                        table,
+                        c,
+                        "is the target; it cannot also be a feature",
+                    ));
                 }
-                f.into_iter().filter(|c| !dropped_asked.contains(c)).collect()
+                f.into_iter()
+                    .filter(|c| !dropped_asked.contains(c))
+                    .collect()
             }
             None => {
                 let mut f = Vec::new();
@@ -284,9 +294,7 @@ impl Schema {
         let mut target_cols = Vec::new();
         for &t in &targets {
             let col = &table.columns[t];
-            let classify = opts
-                .classify
-                .unwrap_or(!matches!(col, Column::Numeric(_)));
+            let classify = opts.classify.unwrap_or(!matches!(col, Column::Numeric(_)));
             if classify && targets.len() > 1 {
                 return Err(col_err(
                     table,
@@ -349,7 +357,11 @@ impl Schema {
         let mut inputs = Vec::new();
         features.retain(|&c| {
             let col = &table.columns[c];
-            let present: Vec<usize> = rows.iter().copied().filter(|&r| !col.is_missing(r)).collect();
+            let present: Vec<usize> = rows
+                .iter()
+                .copied()
+                .filter(|&r| !col.is_missing(r))
+                .collect();
             let distinct = sorted_levels(col, &present).len();
             if distinct <= 1 {
                 let what = present
@@ -371,8 +383,11 @@ impl Schema {
         for &c in &features {
             let name = table.names[c].clone();
             let col = &table.columns[c];
-            let missing_rows: Vec<usize> =
-                rows.iter().copied().filter(|&r| col.is_missing(r)).collect();
+            let missing_rows: Vec<usize> = rows
+                .iter()
+                .copied()
+                .filter(|&r| col.is_missing(r))
+                .collect();
             if let (Some(&r), MissingPolicy::Error) = (missing_rows.first(), opts.missing) {
                 return Err(table.error_at(
                     r,
@@ -380,7 +395,8 @@ impl Schema {
                     "missing value; use --missing drop (drop such rows) or --missing impute (training mean plus a was-missing column; a missing level for text)",
                 ));
             }
-            let categorical = opts.categorical.contains(&name) || matches!(col, Column::Text { .. });
+            let categorical =
+                opts.categorical.contains(&name) || matches!(col, Column::Text { .. });
             if let (Column::Text { levels, .. }, false) = (col, opts.categorical.contains(&name)) {
                 // A text column that is mostly numbers is a typo, not a category.
                 let numbers = levels.iter().filter(|l| l.parse::<f64>().is_ok()).count();
@@ -458,14 +474,18 @@ impl Schema {
             .inputs
             .iter()
             .map(|i| match &i.kind {
-                InputKind::Numeric { impute, indicator } | InputKind::Boolean { impute, indicator } => {
+                InputKind::Numeric { impute, indicator }
+                | InputKind::Boolean { impute, indicator } => {
                     let t = if matches!(i.kind, InputKind::Boolean { .. }) {
                         "boolean"
                     } else {
                         "numeric"
                     };
                     match (impute, indicator) {
-                        (Some(m), true) => format!("{} ({t}; missing → {m:.4} plus a was-missing column)", i.name),
+                        (Some(m), true) => format!(
+                            "{} ({t}; missing → {m:.4} plus a was-missing column)",
+                            i.name
+                        ),
                         (Some(m), false) => format!("{} ({t}; missing → {m:.4})", i.name),
                         _ => format!("{} ({t})", i.name),
                     }
@@ -624,7 +644,8 @@ impl Schema {
             let c = table.column_index(&input.name)?;
             let col = &table.columns[c];
             match &input.kind {
-                InputKind::Numeric { impute, indicator } | InputKind::Boolean { impute, indicator } => {
+                InputKind::Numeric { impute, indicator }
+                | InputKind::Boolean { impute, indicator } => {
                     let boolean = matches!(input.kind, InputKind::Boolean { .. });
                     if let Column::Text { .. } = col {
                         if let Some(r) = first_non_number(col) {
@@ -775,7 +796,11 @@ fn class_names(table: &Table, t: usize, rows: &[usize]) -> Vec<String> {
     match col {
         Column::Numeric(v) => {
             let max = rows.iter().map(|&r| v[r]).fold(0.0f64, f64::max);
-            let k = if max.is_finite() && max >= 0.0 { max as usize + 1 } else { 0 };
+            let k = if max.is_finite() && max >= 0.0 {
+                max as usize + 1
+            } else {
+                0
+            };
             (0..k).map(|i| i.to_string()).collect()
         }
         _ => sorted_levels(col, rows),

@@ -185,7 +185,10 @@ impl Table {
 
     /// Row-major matrix of the chosen numeric columns, for the chosen rows.
     pub fn select(&self, rows: &[usize], cols: &[usize]) -> Result<Vec<f64>> {
-        let data: Vec<&[f64]> = cols.iter().map(|&c| self.numeric(c)).collect::<Result<_>>()?;
+        let data: Vec<&[f64]> = cols
+            .iter()
+            .map(|&c| self.numeric(c))
+            .collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(rows.len() * cols.len());
         for &r in rows {
             for d in &data {
@@ -209,9 +212,9 @@ impl Table {
 /// The first row of a text column whose cell is not a number.
 pub(crate) fn first_non_number(c: &Column) -> Option<usize> {
     match c {
-        Column::Text { levels, codes } => codes.iter().position(|&k| {
-            k != MISSING_CODE && levels[k as usize].trim().parse::<f64>().is_err()
-        }),
+        Column::Text { levels, codes } => codes
+            .iter()
+            .position(|&k| k != MISSING_CODE && levels[k as usize].trim().parse::<f64>().is_err()),
         _ => None,
     }
 }

@@ -185,6 +185,53 @@ impl DecisionSpec {
         Ok(s)
     }
 
+    /// Puts the cost columns in the model's class order when the file names its classes
+    /// (`classes = ["Gentoo", "Adelie", …]`); every name must be one of the model's classes.
+    pub fn align_classes(&mut self, model_classes: &[String]) -> Result<()> {
+        if self.classes.is_empty() || model_classes.is_empty() {
+            return Ok(());
+        }
+        let err = |m: String| Error::Config {
+            file: self.source.clone(),
+            message: m,
+        };
+        if self.classes.len() != model_classes.len() {
+            return Err(err(format!(
+                "the file names {} classes ({}), the model has {} ({})",
+                self.classes.len(),
+                self.classes.join(", "),
+                model_classes.len(),
+                model_classes.join(", ")
+            )));
+        }
+        let mut order = Vec::with_capacity(model_classes.len());
+        for m in model_classes {
+            match self.classes.iter().position(|c| c == m) {
+                Some(j) => order.push(j),
+                None => {
+                    return Err(err(format!(
+                        "the model's class '{m}' is not among the file's classes ({}); name each of: {}",
+                        self.classes.join(", "),
+                        model_classes.join(", ")
+                    )))
+                }
+            }
+        }
+        let permute = |m: &mut Vec<Vec<f64>>| {
+            for row in m.iter_mut() {
+                *row = order.iter().map(|&j| row[j]).collect();
+            }
+        };
+        if let Some(m) = self.costs.as_mut() {
+            permute(m);
+        }
+        for c in &mut self.criterion {
+            permute(&mut c.costs);
+        }
+        self.classes = model_classes.to_vec();
+        Ok(())
+    }
+
     /// The effective cost matrix (the weighted sum of criteria, or the single matrix).
     pub fn matrix(&self) -> Option<Vec<Vec<f64>>> {
         if let Some(m) = &self.costs {
