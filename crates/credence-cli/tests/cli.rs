@@ -187,7 +187,13 @@ fn bad_data_gets_a_clear_error() {
         (
             "nan.csv",
             "a,b,y\n1,2,3\n4,NaN,6\n",
-            &["nan.csv", "line 3", "column 'b'", "finite"],
+            &[
+                "nan.csv",
+                "line 3",
+                "column 'b'",
+                "missing value",
+                "--missing impute",
+            ],
         ),
         (
             "inf.csv",
@@ -198,13 +204,35 @@ fn bad_data_gets_a_clear_error() {
         (
             "const.csv",
             "a,b,y\n1,2,3\n1,5,6\n1,7,2\n",
-            &["const.csv", "column 'a'", "constant"],
+            &["const.csv", "column 'a'", "target is constant"],
         ),
     ];
     for (name, text, expect) in cases {
         let p = write(t.path(), name, text);
-        fails(&["fit", "--data", &p, "--target", "y", "--out", o], expect);
+        let target = if name == "const.csv" { "a" } else { "y" };
+        fails(
+            &["fit", "--data", &p, "--target", target, "--out", o],
+            expect,
+        );
     }
+    // A constant feature is dropped with a note, not refused.
+    let p = write(t.path(), "constf.csv", "a,b,y\n1,2,3\n1,5,6\n1,7,2\n");
+    let ok_dir = t.path().join("const-model");
+    let out = credence(&[
+        "fit",
+        "--data",
+        &p,
+        "--target",
+        "y",
+        "--out",
+        ok_dir.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("column 'a' dropped from the features: constant"),
+        "{err}"
+    );
     let p = write(t.path(), "good.csv", "a,b,y\n1,2,3\n2,5,6\n3,7,2\n");
     fails(
         &["fit", "--data", &p, "--target", "price", "--out", o],

@@ -193,9 +193,9 @@ pub fn parse_csv(file: &str, text: &str, opts: &ReadOptions) -> Result<Table> {
             Error::data(file, line, None, format!("malformed CSV: {e}"))
         })?;
         // The csv crate does not count skipped blank lines: find the line from the byte offset.
-        let line = record
-            .position()
-            .map_or(0, |p| line_of(text.as_bytes(), &newlines, p.byte() as usize));
+        let line = record.position().map_or(0, |p| {
+            line_of(text.as_bytes(), &newlines, p.byte() as usize)
+        });
         if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
             continue; // blank line
         }

@@ -57,6 +57,9 @@ impl UnknownLevel {
     }
 }
 
+/// What to do about a missing feature cell under the default policy.
+const MISSING_ADVICE: &str = "missing value; use --missing drop (drop such rows) or --missing impute (training mean plus a was-missing column; a missing level for text)";
+
 /// The level given to missing cells of a categorical column under `--missing impute`.
 pub const MISSING_LEVEL: &str = "(missing)";
 
@@ -353,6 +356,13 @@ impl Schema {
                 "no rows left to train on after dropping rows with missing cells",
             ));
         }
+        if opts.missing == MissingPolicy::Error {
+            for &r in &rows {
+                if let Some(&c) = features.iter().find(|&&c| table.columns[c].is_missing(r)) {
+                    return Err(table.error_at(r, c, MISSING_ADVICE));
+                }
+            }
+        }
         // Inputs.
         let mut inputs = Vec::new();
         features.retain(|&c| {
@@ -388,13 +398,6 @@ impl Schema {
                 .copied()
                 .filter(|&r| col.is_missing(r))
                 .collect();
-            if let (Some(&r), MissingPolicy::Error) = (missing_rows.first(), opts.missing) {
-                return Err(table.error_at(
-                    r,
-                    c,
-                    "missing value; use --missing drop (drop such rows) or --missing impute (training mean plus a was-missing column; a missing level for text)",
-                ));
-            }
             let categorical =
                 opts.categorical.contains(&name) || matches!(col, Column::Text { .. });
             if let (Column::Text { levels, .. }, false) = (col, opts.categorical.contains(&name)) {

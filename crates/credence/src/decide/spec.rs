@@ -187,8 +187,17 @@ impl DecisionSpec {
 
     /// Puts the cost columns in the model's class order when the file names its classes
     /// (`classes = ["Gentoo", "Adelie", …]`); every name must be one of the model's classes.
+    /// For a model with numeric labels 0..K−1 the file's names are labels in that order.
     pub fn align_classes(&mut self, model_classes: &[String]) -> Result<()> {
         if self.classes.is_empty() || model_classes.is_empty() {
+            return Ok(());
+        }
+        let numeric_labels = model_classes
+            .iter()
+            .enumerate()
+            .all(|(k, c)| *c == k.to_string());
+        let all_named = self.classes.iter().all(|c| model_classes.contains(c));
+        if numeric_labels && !all_named {
             return Ok(());
         }
         let err = |m: String| Error::Config {
