@@ -332,7 +332,7 @@ impl Schema {
                 "{} with a missing target dropped from training (targets are never imputed)",
                 rows_note(table, &no_target)
             ));
-            rows.retain(|r| !no_target.contains(r));
+            rows.retain(|r| no_target.binary_search(r).is_err()); // both sorted
         }
         if opts.missing == MissingPolicy::Drop {
             let gaps: Vec<usize> = rows
@@ -345,7 +345,7 @@ impl Schema {
                     "{} with a missing feature dropped (--missing drop)",
                     rows_note(table, &gaps)
                 ));
-                rows.retain(|r| !gaps.contains(r));
+                rows.retain(|r| gaps.binary_search(r).is_err());
             }
         }
         if rows.is_empty() {
@@ -601,7 +601,7 @@ impl Schema {
                     "{} with a missing target left out of scoring",
                     rows_note(table, &no_target)
                 ));
-                rows.retain(|r| !no_target.contains(r));
+                rows.retain(|r| no_target.binary_search(r).is_err()); // both sorted
             }
         }
         if drop_rows && self.missing == MissingPolicy::Drop {
