@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use credence::artifact;
 use credence::config::LikelihoodConfig;
 use credence::data::Dataset;
-use credence::eval::{metrics, ood_metrics, Metrics};
+use credence::eval::{metrics_named, ood_metrics, Metrics, RegressionMetrics};
 use credence::fit::{fit as fit_model, FitOptions};
 use credence::infer::hierarchical::HierarchySummary;
 use credence::infer::McmcOutcome;
@@ -130,6 +130,34 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
                 ));
             }
         }
+        // Four columns per target, prefixed with its name: a_mean,a_std,…,b_mean,….
+        Predictive::MultiRegression(per) => {
+            let names = model.record.data.target_names(per.len());
+            let header: Vec<String> = names
+                .iter()
+                .flat_map(|t| {
+                    ["mean", "std", "epistemic_std", "aleatoric_std"].map(|c| format!("{t}_{c}"))
+                })
+                .collect();
+            out.push_str(&header.join(","));
+            out.push('\n');
+            let cols: Vec<[Vec<f64>; 4]> = per
+                .iter()
+                .map(|r| {
+                    let sq = |v: Vec<f64>| v.into_iter().map(f64::sqrt).collect();
+                    [r.mean(), r.std(), sq(r.epistemic_var()), sq(r.aleatoric_var())]
+                })
+                .collect();
+            let rows = per.first().map_or(0, |r| r.rows);
+            for n in 0..rows {
+                let row: Vec<String> = cols
+                    .iter()
+                    .flat_map(|c| c.iter().map(move |v| v[n].to_string()))
+                    .collect();
+                out.push_str(&row.join(","));
+                out.push('\n');
+            }
+        }
         Predictive::Classification(c) => {
             let header: Vec<String> = (0..c.classes).map(|k| format!("p_{k}")).collect();
             out.push_str(&format!(
@@ -174,7 +202,8 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
         bail!("no rows to evaluate");
     }
     let pred = model.predict(&data, a.seed)?;
-    let m = metrics(&pred, &data.y).with_context(|| format!("scoring {}", a.data.display()))?;
+    let m = metrics_named(&pred, &data.y, &data.target_names)
+        .with_context(|| format!("scoring {}", a.data.display()))?;
     let ood = match &a.ood {
         Some(path) => {
             let t = io::table(path)?;
@@ -199,25 +228,12 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
         a.data.display()
     );
     match m {
-        Metrics::Regression(r) => {
-            println!("  RMSE           {:.4}", r.rmse);
-            println!("  MAE            {:.4}", r.mae);
-            println!(
-                "  log-likelihood {:.4} (mean per point, original units; NLL {:.4})",
-                r.log_lik, r.nll
-            );
-            println!("  CRPS           {:.4}", r.crps);
-            for c in &r.coverage {
-                println!(
-                    "  coverage of the central {:>2.0}% interval: {:.1}%",
-                    100.0 * c.level,
-                    100.0 * c.observed
-                );
+        Metrics::Regression(r) => print_regression(&r, "  "),
+        Metrics::MultiRegression(per) => {
+            for t in &per {
+                println!("  target {}:", t.target);
+                print_regression(&t.metrics, "    ");
             }
-            println!(
-                "  calibration error {:.4} (mean |p − share of PIT ≤ p|, p = 0.05…0.95)",
-                r.calibration_error
-            );
         }
         Metrics::Classification(c) => {
             println!("  accuracy {:.4}", c.accuracy);
@@ -255,4 +271,26 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Prints regression metrics, each line indented by `indent`.
+fn print_regression(r: &RegressionMetrics, indent: &str) {
+    println!("{indent}RMSE           {:.4}", r.rmse);
+    println!("{indent}MAE            {:.4}", r.mae);
+    println!(
+        "{indent}log-likelihood {:.4} (mean per point, original units; NLL {:.4})",
+        r.log_lik, r.nll
+    );
+    println!("{indent}CRPS           {:.4}", r.crps);
+    for c in &r.coverage {
+        println!(
+            "{indent}coverage of the central {:>2.0}% interval: {:.1}%",
+            100.0 * c.level,
+            100.0 * c.observed
+        );
+    }
+    println!(
+        "{indent}calibration error {:.4} (mean |p − share of PIT ≤ p|, p = 0.05…0.95)",
+        r.calibration_error
+    );
 }

@@ -26,6 +26,19 @@ pub struct DataRecord {
     pub target: String,
 }
 
+impl DataRecord {
+    /// The names of the `targets` target columns: `target` split at commas when it names that
+    /// many, else `target1`, `target2`, ….
+    pub fn target_names(&self, targets: usize) -> Vec<String> {
+        let names: Vec<String> = self.target.split(',').map(str::to_string).collect();
+        if names.len() == targets {
+            names
+        } else {
+            (1..=targets).map(|k| format!("target{k}")).collect()
+        }
+    }
+}
+
 /// Everything needed to reproduce and audit a fit; saved as JSON in the artifact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitRecord {

@@ -365,6 +365,12 @@ fn multi_target_model_round_trips_through_an_artifact() {
     for method in [Method::Map, Method::Laplace] {
         let m = fit_with(&data, &cfg, method).unwrap();
         assert_eq!(m.record.standardizer.targets(), 2);
+        if method == Method::Laplace {
+            // Information from the data is measured for several targets too.
+            let info = m.record.information.as_ref().unwrap();
+            assert!(info.available, "{}", info.reason);
+            assert!(info.epistemic.is_some());
+        }
         let dir = tempfile::tempdir().unwrap();
         credence::artifact::save(dir.path(), &m).unwrap();
         let back = credence::artifact::load(dir.path()).unwrap();
