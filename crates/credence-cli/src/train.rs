@@ -145,7 +145,12 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
                 .iter()
                 .map(|r| {
                     let sq = |v: Vec<f64>| v.into_iter().map(f64::sqrt).collect();
-                    [r.mean(), r.std(), sq(r.epistemic_var()), sq(r.aleatoric_var())]
+                    [
+                        r.mean(),
+                        r.std(),
+                        sq(r.epistemic_var()),
+                        sq(r.aleatoric_var()),
+                    ]
                 })
                 .collect();
             let rows = per.first().map_or(0, |r| r.rows);

@@ -141,13 +141,19 @@ fn map_laplace_ensemble_and_nuts_recover_each_targets_noise() {
     assert_eq!(m.record.model.layout().group("noise").unwrap().len(), 2);
     check_recovery(&m, "map");
     let lap = config("gaussian", LBFGS, "hessian = \"full\"\ntune = \"post-hoc\"");
-    check_recovery(&fit_with(&data, &lap, Method::Laplace).unwrap(), "laplace");
+    let lm = fit_with(&data, &lap, Method::Laplace).unwrap();
+    let sigmas = lm.record.outcome["sigmas"].as_array().unwrap();
+    assert_eq!(sigmas.len(), 2, "σ per target is reported");
+    check_recovery(&lm, "laplace");
     let ens = config(
         "gaussian",
         "optimizer = \"lbfgs\"\nmax_iterations = 200\nvalidation_fraction = 0.0",
         "members = 3",
     );
-    check_recovery(&fit_with(&data, &ens, Method::Ensemble).unwrap(), "ensemble");
+    check_recovery(
+        &fit_with(&data, &ens, Method::Ensemble).unwrap(),
+        "ensemble",
+    );
     let nuts = config(
         "gaussian",
         LBFGS,
@@ -162,7 +168,10 @@ fn heteroscedastic_map_and_laplace_give_one_predictive_per_target() {
     for (method, inference) in [
         (Method::Map, ""),
         (Method::Laplace, "hessian = \"kfac\""),
-        (Method::Laplace, "hessian = \"diag\"\nsubset = \"last-layer\""),
+        (
+            Method::Laplace,
+            "hessian = \"diag\"\nsubset = \"last-layer\"",
+        ),
     ] {
         let cfg = config("heteroscedastic", LBFGS, inference);
         let m = fit_with(&data, &cfg, method).unwrap();
@@ -177,14 +186,19 @@ fn other_methods_run_with_several_targets() {
     let adam = "epochs = 60\nbatch_size = 32\nvalidation_fraction = 0.0";
     for (method, inference) in [
         (Method::Vi, "epochs = 60\nsamples = 10"),
-        (Method::McDropout, "epochs = 60\npasses = 10\nrate_grid = [0.1]"),
+        (
+            Method::McDropout,
+            "epochs = 60\npasses = 10\nrate_grid = [0.1]",
+        ),
         (Method::AnchoredEnsemble, "members = 2"),
         (Method::Sgld, "epochs = 40\nburnin = 20\nbatch_size = 32"),
-        (Method::Hmc, "chains = 1\nwarmup = 30\ndraws = 10\nhmc_steps = 5"),
+        (
+            Method::Hmc,
+            "chains = 1\nwarmup = 30\ndraws = 10\nhmc_steps = 5",
+        ),
     ] {
         let cfg = config("gaussian", adam, inference);
-        let m = fit_with(&data, &cfg, method)
-            .unwrap_or_else(|e| panic!("{}: {e}", method.name()));
+        let m = fit_with(&data, &cfg, method).unwrap_or_else(|e| panic!("{}: {e}", method.name()));
         let p = m.predict(&data, 0).unwrap();
         let per = p.per_target();
         assert_eq!(per.len(), 2, "{}", method.name());
@@ -270,7 +284,10 @@ fn laplace_multi_output_ggn_matches_a_dense_reference() {
     let theta = &lap.theta;
     let (p, kk, rows) = (spec.mlp.dim(), spec.mlp.outputs(), data.rows);
     let sigmas: Vec<f64> = spec.log_sigmas(theta).iter().map(|l| l.exp()).collect();
-    assert!(sigmas.iter().all(|s| s.is_finite() && *s > 0.0), "{sigmas:?}");
+    assert!(
+        sigmas.iter().all(|s| s.is_finite() && *s > 0.0),
+        "{sigmas:?}"
+    );
     // Jᵀ diag(1/σ_k²) J + prior precision, on the standardised training inputs.
     let std = Standardizer::fit(&data, true, credence::data::ConstantColumn::Error).unwrap();
     let x = std.transform_x(&data).unwrap();
@@ -375,7 +392,10 @@ fn multi_target_model_round_trips_through_an_artifact() {
         credence::artifact::save(dir.path(), &m).unwrap();
         let back = credence::artifact::load(dir.path()).unwrap();
         assert_eq!(back.record.standardizer, m.record.standardizer);
-        let (a, b) = (m.predict(&data, 1).unwrap(), back.predict(&data, 1).unwrap());
+        let (a, b) = (
+            m.predict(&data, 1).unwrap(),
+            back.predict(&data, 1).unwrap(),
+        );
         for (x, y) in a.per_target().iter().zip(b.per_target()) {
             assert_eq!(x.mean(), y.mean());
             assert_eq!(x.std(), y.std());
@@ -386,7 +406,10 @@ fn multi_target_model_round_trips_through_an_artifact() {
             .iter()
             .map(|r| r.mean().iter().sum::<f64>() / r.rows as f64)
             .collect();
-        assert!(means[0].abs() < 0.5 && (means[1] - 12.3).abs() < 1.5, "{means:?}");
+        assert!(
+            means[0].abs() < 0.5 && (means[1] - 12.3).abs() < 1.5,
+            "{means:?}"
+        );
     }
     // A standardisation saved before multi-target regression (scalars only) still loads.
     let old: Standardizer =
@@ -426,8 +449,7 @@ fn likelihoods_and_settings_that_cannot_do_several_targets_say_so() {
     );
     // Features that take one target refuse a multi-target model with a clear message.
     let m = fit_with(&data, &config("gaussian", "epochs = 5", ""), Method::Map).unwrap();
-    let e = credence::fit::transfer_from(&m, 1.0, credence::prior::TransferNoise::Keep)
-        .unwrap_err();
+    let e =
+        credence::fit::transfer_from(&m, 1.0, credence::prior::TransferNoise::Keep).unwrap_err();
     assert!(e.to_string().contains("one target"), "{e}");
 }
-

@@ -101,7 +101,9 @@ pub fn ood_metrics(inside: &Predictive, outside: &Predictive) -> Result<OodMetri
             ]
         }
         (Predictive::MultiRegression(_), _) | (_, Predictive::MultiRegression(_)) => {
-            return Err(crate::predict::one_target_only("out-of-distribution scoring"))
+            return Err(crate::predict::one_target_only(
+                "out-of-distribution scoring",
+            ))
         }
         _ => {
             return Err(Error::Invalid(

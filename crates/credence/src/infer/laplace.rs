@@ -515,6 +515,10 @@ pub struct LaplaceOutcome {
     pub sigma: Option<f64>,
     /// σ of the MAP fit, before tuning.
     pub sigma_map: Option<f64>,
+    /// Several targets with learned noise: σ per target in standardised units, held at the MAP
+    /// (the evidence tunes only the prior precisions then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigmas: Option<Vec<f64>>,
     /// Evidence-optimiser iterations (post hoc, or the refinement after online tuning).
     pub tuning_iterations: usize,
     /// Online tuning: the evidence trace and the epoch kept (`tune = "online"`).
@@ -559,6 +563,7 @@ impl LaplaceOutcome {
                 .collect(),
             sigma: sigma_map.map(|_| ev.sigma),
             sigma_map,
+            sigmas: None,
             tuning_iterations,
             online: None,
             clipped_eigenvalues: ev.clipped,
@@ -1080,7 +1085,8 @@ fn targets_glm_predictive(
             .collect();
         let vt: Vec<f64> = (0..rows)
             .flat_map(|n| {
-                (0..per).flat_map(move |a| (0..per).map(move |b| v[n * kk * kk + (o + a) * kk + o + b]))
+                (0..per)
+                    .flat_map(move |a| (0..per).map(move |b| v[n * kk * kk + (o + a) * kk + o + b]))
             })
             .collect();
         out.push(if per == 2 {
@@ -1144,7 +1150,9 @@ impl Posterior for LaplacePosterior {
                     func_var: vec![v],
                 })
             }
-            LikKind::Heteroscedastic(_) => Predictive::Regression(het_glm_predictive(&f, &v, rows)?),
+            LikKind::Heteroscedastic(_) => {
+                Predictive::Regression(het_glm_predictive(&f, &v, rows)?)
+            }
             LikKind::GaussianTargets(_) => targets_glm_predictive(spec, &self.theta, &f, &v, rows)?,
             LikKind::Bernoulli => {
                 let probs: Vec<f64> = (0..rows)
@@ -2185,6 +2193,9 @@ fn laplace_core(
         jitter,
     );
     outcome.online = online;
+    if spec.targets() > 1 && spec.likelihood.learns_noise() {
+        outcome.sigmas = Some(spec.log_sigmas(&theta).iter().map(|l| l.exp()).collect());
+    }
     Ok(LaplaceFit {
         posterior,
         outcome,

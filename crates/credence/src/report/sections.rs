@@ -340,7 +340,9 @@ fn predictive_band(inp: &ReportInput<'_>) -> Result<String> {
                 380,
             )?
         }
-        Predictive::MultiRegression(_) => return Err(crate::predict::one_target_only("the report")),
+        Predictive::MultiRegression(_) => {
+            return Err(crate::predict::one_target_only("the report"))
+        }
         Predictive::Classification(c) => {
             let probs = c.probs();
             let mi = c.mutual_information();
@@ -415,7 +417,9 @@ fn calibration(pred: &Predictive, y: &[f64]) -> Result<String> {
             )?;
             plot + &table(&["nominal", "observed"], &rows)
         }
-        Predictive::MultiRegression(_) => return Err(crate::predict::one_target_only("the report")),
+        Predictive::MultiRegression(_) => {
+            return Err(crate::predict::one_target_only("the report"))
+        }
         Predictive::Classification(c) => {
             let probs = c.probs();
             let pred = c.predicted();
