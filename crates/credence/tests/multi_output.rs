@@ -264,64 +264,69 @@ fn inverse(a: &[f64], n: usize) -> Vec<f64> {
 #[test]
 fn laplace_multi_output_ggn_matches_a_dense_reference() {
     let data = two_targets(40, 5);
-    let cfg = config(
-        "gaussian",
-        "optimizer = \"lbfgs\"\nmax_iterations = 100\nvalidation_fraction = 0.0",
-        "hessian = \"full\"\ntune = \"none\"\npredictive = \"glm\"",
-    );
-    let mut cfg = cfg;
-    cfg.model.hidden = vec![3];
-    let m = fit_with(&data, &cfg, Method::Laplace).unwrap();
-    let spec = &m.record.model;
-    let lap = credence::infer::LaplacePosterior::from_tensors(
-        &m.posterior
-            .tensors()
-            .into_iter()
-            .map(|t| (t.name.clone(), t))
-            .collect(),
-    )
-    .unwrap();
-    let theta = &lap.theta;
-    let (p, kk, rows) = (spec.mlp.dim(), spec.mlp.outputs(), data.rows);
-    let sigmas: Vec<f64> = spec.log_sigmas(theta).iter().map(|l| l.exp()).collect();
-    assert!(
-        sigmas.iter().all(|s| s.is_finite() && *s > 0.0),
-        "{sigmas:?}"
-    );
-    // Jᵀ diag(1/σ_k²) J + prior precision, on the standardised training inputs.
     let std = Standardizer::fit(&data, true, credence::data::ConstantColumn::Error).unwrap();
     let x = std.transform_x(&data).unwrap();
-    let jac = fd_jacobian(&spec.mlp, theta, &x, rows);
-    let priors = m.record.priors.as_ref().unwrap();
-    let resolved = priors.resolve(&spec.layout(), "test").unwrap();
-    let prior_var = resolved.variances(spec.dim());
-    let mut a = vec![0.0; p * p];
-    for n in 0..rows {
-        for k in 0..kk {
-            let w = 1.0 / (sigmas[k] * sigmas[k]);
-            let j = &jac[n * kk + k];
-            for i in 0..p {
-                for l in 0..p {
-                    a[i * p + l] += w * j[i] * j[l];
+    for likelihood in ["gaussian", "heteroscedastic"] {
+        let mut cfg = config(
+            likelihood,
+            "optimizer = \"lbfgs\"\nmax_iterations = 100\nvalidation_fraction = 0.0",
+            "hessian = \"full\"\ntune = \"none\"\npredictive = \"glm\"",
+        );
+        cfg.model.hidden = vec![3];
+        let m = fit_with(&data, &cfg, Method::Laplace).unwrap();
+        let spec = &m.record.model;
+        let lap = credence::infer::LaplacePosterior::from_tensors(
+            &m.posterior
+                .tensors()
+                .into_iter()
+                .map(|t| (t.name.clone(), t))
+                .collect(),
+        )
+        .unwrap();
+        let theta = &lap.theta;
+        let (p, kk, rows) = (spec.mlp.dim(), spec.mlp.outputs(), data.rows);
+        let f = spec.mlp.predict(theta, &x, rows);
+        let sigmas: Vec<f64> = spec.log_sigmas(theta).iter().map(|l| l.exp()).collect();
+        // Output Hessian (diagonal) per row: 1/σ_k² per Gaussian target; the Fisher
+        // diag(e^{−2 f_logscale}, 2) per heteroscedastic target.
+        let weight = |n: usize, o: usize| match likelihood {
+            "gaussian" => 1.0 / (sigmas[o] * sigmas[o]),
+            _ if o % 2 == 0 => (-2.0 * f[n * kk + o + 1]).exp(),
+            _ => 2.0,
+        };
+        // Σ_n J_nᵀ H_n J_n + prior precision, on the standardised training inputs.
+        let jac = fd_jacobian(&spec.mlp, theta, &x, rows);
+        let priors = m.record.priors.as_ref().unwrap();
+        let resolved = priors.resolve(&spec.layout(), "test").unwrap();
+        let prior_var = resolved.variances(spec.dim());
+        let mut a = vec![0.0; p * p];
+        for n in 0..rows {
+            for o in 0..kk {
+                let w = weight(n, o);
+                let j = &jac[n * kk + o];
+                for i in 0..p {
+                    for l in 0..p {
+                        a[i * p + l] += w * j[i] * j[l];
+                    }
                 }
             }
         }
-    }
-    for i in 0..p {
-        a[i * p + i] += 1.0 / prior_var[i];
-    }
-    let want = inverse(&a, p);
-    let got = lap.covariance();
-    let scale = want.iter().fold(0.0f64, |s, v| s.max(v.abs()));
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        // Finite-difference Jacobian entries good to ~1e-9 relative; the covariance inherits
-        // that through the condition number of a 23-parameter precision.
-        assert!(
-            (g - w).abs() <= 1e-8 * scale.max(1.0),
-            "covariance entry ({}, {}): {g} vs dense reference {w}",
-            i / p,
-            i % p
-        );
+        for i in 0..p {
+            a[i * p + i] += 1.0 / prior_var[i];
+        }
+        let want = inverse(&a, p);
+        let got = lap.covariance();
+        let scale = want.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            // Finite-difference Jacobian entries are good to ~1e-9 relative; the covariance
+            // inherits that through the conditioning of a 17- (or 25-) parameter precision.
+            assert!(
+                (g - w).abs() <= 1e-8 * scale.max(1.0),
+                "{likelihood}: covariance entry ({}, {}): {g} vs dense reference {w}",
+                i / p,
+                i % p
+            );
+        }
     }
 }
 
