@@ -291,7 +291,7 @@ fn laplace_multi_output_ggn_matches_a_dense_reference() {
         // diag(e^{−2 f_logscale}, 2) per heteroscedastic target.
         let weight = |n: usize, o: usize| match likelihood {
             "gaussian" => 1.0 / (sigmas[o] * sigmas[o]),
-            _ if o % 2 == 0 => (-2.0 * f[n * kk + o + 1]).exp(),
+            _ if o.is_multiple_of(2) => (-2.0 * f[n * kk + o + 1]).exp(),
             _ => 2.0,
         };
         // Σ_n J_nᵀ H_n J_n + prior precision, on the standardised training inputs.
