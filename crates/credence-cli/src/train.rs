@@ -8,7 +8,7 @@ use credence::artifact;
 use credence::config::LikelihoodConfig;
 use credence::data::parquet::OutColumn;
 use credence::data::UnknownLevel;
-use credence::eval::{metrics, ood_metrics, Metrics};
+use credence::eval::{metrics_named, ood_metrics, Metrics, RegressionMetrics};
 use credence::fit::{fit_table, FitOptions};
 use credence::infer::hierarchical::HierarchySummary;
 use credence::infer::McmcOutcome;
@@ -139,7 +139,7 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
     let pred = model
         .predict(&enc.data, a.seed)
         .with_context(|| format!("predicting {}", a.data.display()))?;
-    let mut columns = prediction_columns(&pred, &model.record.class_names());
+    let mut columns = prediction_columns(&pred, &model.record);
     if enc.unseen.iter().any(|&u| u) {
         let flag = enc.unseen.iter().map(|&u| f64::from(u8::from(u))).collect();
         columns.push(("unseen_level".into(), OutColumn::Numbers(flag)));
@@ -160,9 +160,29 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
 
 /// The prediction table: regression `mean,std,epistemic_std,aleatoric_std`; classification
 /// `p_<class>…,predicted,entropy,mutual_information` with the model's class names.
-fn prediction_columns(pred: &Predictive, class_names: &[String]) -> Vec<(String, OutColumn)> {
+fn prediction_columns(
+    pred: &Predictive,
+    record: &credence::FitRecord,
+) -> Vec<(String, OutColumn)> {
+    let class_names = record.class_names();
     let num = |n: &str, v: Vec<f64>| (n.to_string(), OutColumn::Numbers(v));
+    let sqrt = |v: Vec<f64>| v.into_iter().map(f64::sqrt).collect();
     match pred {
+        // Four columns per target, prefixed with its name: a_mean,a_std,…,b_mean,….
+        Predictive::MultiRegression(per) => {
+            let names = record.data.target_names(per.len());
+            per.iter()
+                .zip(&names)
+                .flat_map(|(r, t)| {
+                    [
+                        num(&format!("{t}_mean"), r.mean()),
+                        num(&format!("{t}_std"), r.std()),
+                        num(&format!("{t}_epistemic_std"), sqrt(r.epistemic_var())),
+                        num(&format!("{t}_aleatoric_std"), sqrt(r.aleatoric_var())),
+                    ]
+                })
+                .collect()
+        }
         Predictive::Regression(r) => vec![
             num("mean", r.mean()),
             num("std", r.std()),
@@ -222,7 +242,8 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
         bail!("no rows to evaluate");
     }
     let pred = model.predict(&data, a.seed)?;
-    let m = metrics(&pred, &data.y).with_context(|| format!("scoring {}", a.data.display()))?;
+    let m = metrics_named(&pred, &data.y, &data.target_names)
+        .with_context(|| format!("scoring {}", a.data.display()))?;
     let ood = match &a.ood {
         Some(path) => {
             let d = io::model_data(&model.record, path, &a.apply, false, a.output.json)?.data;
@@ -246,25 +267,12 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
         a.data.display()
     );
     match m {
-        Metrics::Regression(r) => {
-            println!("  RMSE           {:.4}", r.rmse);
-            println!("  MAE            {:.4}", r.mae);
-            println!(
-                "  log-likelihood {:.4} (mean per point, original units; NLL {:.4})",
-                r.log_lik, r.nll
-            );
-            println!("  CRPS           {:.4}", r.crps);
-            for c in &r.coverage {
-                println!(
-                    "  coverage of the central {:>2.0}% interval: {:.1}%",
-                    100.0 * c.level,
-                    100.0 * c.observed
-                );
+        Metrics::Regression(r) => print_regression(&r, "  "),
+        Metrics::MultiRegression(per) => {
+            for t in &per {
+                println!("  target {}:", t.target);
+                print_regression(&t.metrics, "    ");
             }
-            println!(
-                "  calibration error {:.4} (mean |p − share of PIT ≤ p|, p = 0.05…0.95)",
-                r.calibration_error
-            );
         }
         Metrics::Classification(c) => {
             println!("  accuracy {:.4}", c.accuracy);
@@ -302,4 +310,26 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Prints regression metrics, each line indented by `indent`.
+fn print_regression(r: &RegressionMetrics, indent: &str) {
+    println!("{indent}RMSE           {:.4}", r.rmse);
+    println!("{indent}MAE            {:.4}", r.mae);
+    println!(
+        "{indent}log-likelihood {:.4} (mean per point, original units; NLL {:.4})",
+        r.log_lik, r.nll
+    );
+    println!("{indent}CRPS           {:.4}", r.crps);
+    for c in &r.coverage {
+        println!(
+            "{indent}coverage of the central {:>2.0}% interval: {:.1}%",
+            100.0 * c.level,
+            100.0 * c.observed
+        );
+    }
+    println!(
+        "{indent}calibration error {:.4} (mean |p − share of PIT ≤ p|, p = 0.05…0.95)",
+        r.calibration_error
+    );
 }

@@ -30,6 +30,19 @@ pub struct DataRecord {
     pub target: String,
 }
 
+impl DataRecord {
+    /// The names of the `targets` target columns: `target` split at commas when it names that
+    /// many, else `target1`, `target2`, ….
+    pub fn target_names(&self, targets: usize) -> Vec<String> {
+        let names: Vec<String> = self.target.split(',').map(str::to_string).collect();
+        if names.len() == targets {
+            names
+        } else {
+            (1..=targets).map(|k| format!("target{k}")).collect()
+        }
+    }
+}
+
 /// Everything needed to reproduce and audit a fit; saved as JSON in the artifact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitRecord {
@@ -257,6 +270,9 @@ pub fn transfer_from(
     noise: crate::prior::TransferNoise,
 ) -> Result<Transfer> {
     let r = &source.record;
+    if r.model.targets() > 1 {
+        return Err(crate::predict::one_target_only("a transferred prior"));
+    }
     let kind = source.posterior.kind();
     let Some(var) = source.posterior.marginal_variances() else {
         return Err(Error::Invalid(format!(
@@ -454,7 +470,24 @@ fn fit_inner(
         .likelihood
         .clone()
         .unwrap_or(LikelihoodConfig::Gaussian { noise: None });
+    if data.targets() > 1
+        && !matches!(
+            lik_cfg,
+            LikelihoodConfig::Gaussian { .. } | LikelihoodConfig::Heteroscedastic
+        )
+    {
+        // The family's name, without counting classes in multi-column targets.
+        let name = lik_cfg.resolve(|| Ok(2)).map_or("this", |l| l.name());
+        return Err(Error::Invalid(format!(
+            "{} targets ({}) need the gaussian or heteroscedastic likelihood, not {name}",
+            data.targets(),
+            data.target_label()
+        )));
+    }
     let likelihood = lik_cfg.resolve(|| data.class_count())?;
+    likelihood
+        .check_targets(data.targets())
+        .map_err(Error::Invalid)?;
     let task = if likelihood.is_classification() {
         Task::Classification {
             classes: likelihood.classes(),
@@ -486,7 +519,7 @@ fn fit_inner(
     let std_data = standardizer.transform(data)?;
     let mut sizes = vec![data.features];
     sizes.extend(&config.model.hidden);
-    sizes.push(likelihood.outputs());
+    sizes.push(likelihood.outputs() * data.targets());
     let spec = ModelSpec {
         mlp: Mlp::new(sizes, config.model.activation),
         likelihood,
@@ -753,13 +786,8 @@ impl FittedModel {
         let p = self
             .posterior
             .predict(&self.record.model, &x, data.rows, &mut r)?;
-        Ok(match p {
-            Predictive::Regression(rp) => {
-                let s = &self.record.standardizer;
-                Predictive::Regression(rp.to_original_units(s.y_mean, s.y_std))
-            }
-            c => c,
-        })
+        let s = &self.record.standardizer;
+        Ok(p.to_original_units(&s.target_means(), &s.target_stds()))
     }
 }
 

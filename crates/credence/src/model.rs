@@ -19,17 +19,41 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
-    /// Layout of the full parameter vector (network, then log σ when the noise is learned).
+    /// Number of targets: network outputs over the likelihood's outputs per target (1 unless
+    /// a multi-target gaussian or heteroscedastic model).
+    pub fn targets(&self) -> usize {
+        (self.mlp.outputs() / self.likelihood.outputs().max(1)).max(1)
+    }
+
+    /// Number of noise parameters (one log σ per target when the noise is learned, else 0).
+    pub fn noise_params(&self) -> usize {
+        if self.likelihood.learns_noise() {
+            self.targets()
+        } else {
+            0
+        }
+    }
+
+    /// Layout of the full parameter vector (network, then log σ per target when the noise is
+    /// learned: the group `noise`).
     pub fn layout(&self) -> ParamLayout {
-        self.mlp.layout(self.likelihood.learns_noise())
+        let mut layout = self.mlp.layout(self.likelihood.learns_noise());
+        if let Some(g) = layout
+            .groups
+            .last_mut()
+            .filter(|g| g.kind == crate::nn::GroupKind::Noise)
+        {
+            g.end = g.start + self.targets();
+        }
+        layout
     }
 
     /// Total number of parameters.
     pub fn dim(&self) -> usize {
-        self.mlp.dim() + usize::from(self.likelihood.learns_noise())
+        self.mlp.dim() + self.noise_params()
     }
 
-    /// log σ stored in θ (0 when the noise is fixed or absent).
+    /// log σ stored in θ (0 when the noise is fixed or absent); the first target's when several.
     pub fn log_sigma(&self, theta: &[f64]) -> f64 {
         if self.likelihood.learns_noise() {
             theta[self.mlp.dim()]
@@ -38,8 +62,22 @@ impl ModelSpec {
         }
     }
 
-    /// Indices of the parameters that feed a heteroscedastic network's log-scale output only
-    /// (its last-layer weight column and bias); empty for other likelihoods.
+    /// log σ of every target (see [`ModelSpec::log_sigma`]).
+    pub fn log_sigmas(&self, theta: &[f64]) -> Vec<f64> {
+        let nd = self.mlp.dim();
+        (0..self.targets())
+            .map(|k| {
+                if self.likelihood.learns_noise() {
+                    theta[nd + k]
+                } else {
+                    self.likelihood.fixed_noise().map_or(0.0, f64::ln)
+                }
+            })
+            .collect()
+    }
+
+    /// Indices of the parameters that feed a heteroscedastic network's log-scale outputs only
+    /// (their last-layer weight columns and biases); empty for other likelihoods.
     pub fn log_scale_params(&self) -> Vec<usize> {
         if self.likelihood != Likelihood::Heteroscedastic {
             return Vec::new();
@@ -47,18 +85,17 @@ impl ModelSpec {
         let last = self.mlp.layers() - 1;
         let (wo, bo) = self.mlp.offsets(last);
         let (inputs, outputs) = (self.mlp.sizes[last], self.mlp.sizes[last + 1]);
+        let kt = self.targets();
         (0..inputs)
-            .map(|i| wo + i * outputs + 1)
-            .chain(std::iter::once(bo + 1))
+            .flat_map(|i| (0..kt).map(move |k| wo + i * outputs + 2 * k + 1))
+            .chain((0..kt).map(|k| bo + 2 * k + 1))
             .collect()
     }
 
     /// Initial parameters: LeCun-normal weights, zero biases, σ = 1 (standardised units).
     pub fn init(&self, rng: &mut crate::rng::Rng) -> Vec<f64> {
         let mut t = self.mlp.init(rng);
-        if self.likelihood.learns_noise() {
-            t.push(0.0);
-        }
+        t.extend(std::iter::repeat_n(0.0, self.noise_params()));
         t
     }
 }
@@ -140,12 +177,23 @@ impl Model {
                 data.features
             )));
         }
-        if spec.likelihood.outputs() != spec.mlp.outputs() {
+        let targets = data.targets();
+        spec.likelihood
+            .check_targets(targets)
+            .map_err(|m| Error::data(&data.source, None, Some(data.target_label()), m))?;
+        if spec.likelihood.outputs() * targets != spec.mlp.outputs() {
             return Err(Error::Invalid(format!(
-                "the {} likelihood needs {} network outputs, the network has {}",
+                "the {} likelihood needs {} network outputs for {targets} target(s), the network has {}",
                 spec.likelihood.name(),
-                spec.likelihood.outputs(),
+                spec.likelihood.outputs() * targets,
                 spec.mlp.outputs()
+            )));
+        }
+        if data.y.len() != data.rows * targets {
+            return Err(Error::Invalid(format!(
+                "the data has {} target values, not rows ({}) × targets ({targets})",
+                data.y.len(),
+                data.rows
             )));
         }
         spec.likelihood
@@ -201,6 +249,9 @@ impl Model {
         grad: &mut [f64],
     ) -> f64 {
         let nd = spec.mlp.dim();
+        if spec.targets() > 1 {
+            return Self::eval_rows_targets(spec, theta, x, y, rows, scale, ws, grad);
+        }
         let ls = spec.log_sigma(theta);
         let mut gls = 0.0;
         if spec.mlp.fuses(rows) {
@@ -248,16 +299,44 @@ impl Model {
         ll
     }
 
+    /// [`Model::eval_rows`] for several targets: forward, likelihood with one σ per target,
+    /// reverse pass (the fused and chunked sweeps take one target).
+    #[allow(clippy::too_many_arguments)]
+    fn eval_rows_targets(
+        spec: &ModelSpec,
+        theta: &[f64],
+        x: &[f64],
+        y: &[f64],
+        rows: usize,
+        scale: f64,
+        ws: &mut Workspace,
+        grad: &mut [f64],
+    ) -> f64 {
+        let nd = spec.mlp.dim();
+        let ls = spec.log_sigmas(theta);
+        let mut gls = vec![0.0; ls.len()];
+        spec.mlp.forward(theta, x, rows, ws);
+        let (out, og) = ws.output_and_grad();
+        let ll = spec
+            .likelihood
+            .log_lik_targets(out, y, &ls, scale, Some(og), &mut gls);
+        spec.mlp.backward(theta, x, rows, ws, grad);
+        for (g, v) in grad[nd..nd + spec.noise_params()].iter_mut().zip(&gls) {
+            *g += v;
+        }
+        ll
+    }
+
     /// Log likelihood of all training rows at θ (no prior).
     pub fn log_likelihood(&mut self, theta: &[f64]) -> f64 {
         self.spec
             .mlp
             .forward(theta, &self.x, self.rows, &mut self.ws);
-        let mut g = 0.0;
-        self.spec.likelihood.log_lik(
+        let mut g = vec![0.0; self.spec.targets()];
+        self.spec.likelihood.log_lik_targets(
             self.ws.output(),
             &self.y,
-            self.spec.log_sigma(theta),
+            &self.spec.log_sigmas(theta),
             1.0,
             None,
             &mut g,
@@ -272,11 +351,12 @@ impl Model {
         grad: &mut [f64],
     ) -> Result<f64> {
         let f = self.spec.mlp.inputs();
+        let kt = self.spec.targets();
         self.bx.clear();
         self.by.clear();
         for &i in batch {
             self.bx.extend_from_slice(&self.x[i * f..(i + 1) * f]);
-            self.by.push(self.y[i]);
+            self.by.extend_from_slice(&self.y[i * kt..(i + 1) * kt]);
         }
         grad.iter_mut().for_each(|g| *g = 0.0);
         let scale = self.rows as f64 / batch.len() as f64;

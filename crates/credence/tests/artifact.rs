@@ -35,6 +35,7 @@ fn means(p: Predictive) -> Vec<f64> {
     match p {
         Predictive::Regression(r) => r.mean(),
         Predictive::Classification(c) => c.probs(),
+        Predictive::MultiRegression(v) => v.iter().flat_map(|r| r.mean()).collect(),
     }
 }
 

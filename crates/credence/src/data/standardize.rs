@@ -24,6 +24,13 @@ pub struct Standardizer {
     pub y_mean: f64,
     /// Target standard deviation (1 when the target is not scaled).
     pub y_std: f64,
+    /// Per-target means when there are several targets (the first is `y_mean`); empty for one
+    /// target, and in models saved before multi-target regression.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub y_means: Vec<f64>,
+    /// Per-target standard deviations when there are several targets (see `y_means`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub y_stds: Vec<f64>,
 }
 
 /// Mean and (population) standard deviation without overflow: the values are scaled by their
@@ -77,26 +84,63 @@ impl Standardizer {
                 ));
             }
         }
-        let (y_mean, y_std) = if scale_target {
-            let (m, s) = mean_std(data.y.iter().copied());
-            if s <= 1e-12 * m.abs().max(1.0) {
-                return Err(Error::data(
-                    &data.source,
-                    None,
-                    Some(data.target_label()),
-                    format!("the target is constant ({m}) in the training data"),
-                ));
-            }
-            (m, s)
-        } else {
-            (0.0, 1.0)
-        };
+        let kt = data.targets();
+        let mut y_means = Vec::with_capacity(kt);
+        let mut y_stds = Vec::with_capacity(kt);
+        for k in 0..kt {
+            let (m, s) = if scale_target {
+                let (m, s) = mean_std((0..data.rows).map(|r| data.y[r * kt + k]));
+                if s <= 1e-12 * m.abs().max(1.0) {
+                    return Err(Error::data(
+                        &data.source,
+                        None,
+                        Some(data.target_names.get(k).cloned().unwrap_or_default()),
+                        format!("the target is constant ({m}) in the training data"),
+                    ));
+                }
+                (m, s)
+            } else {
+                (0.0, 1.0)
+            };
+            y_means.push(m);
+            y_stds.push(s);
+        }
+        let (y_mean, y_std) = (y_means[0], y_stds[0]);
+        if kt == 1 {
+            y_means.clear();
+            y_stds.clear();
+        }
         Ok(Standardizer {
             x_mean,
             x_std,
             y_mean,
             y_std,
+            y_means,
+            y_stds,
         })
+    }
+
+    /// Number of targets the standardisation covers.
+    pub fn targets(&self) -> usize {
+        self.y_means.len().max(1)
+    }
+
+    /// Mean of each target (one value for a single target).
+    pub fn target_means(&self) -> Vec<f64> {
+        if self.y_means.is_empty() {
+            vec![self.y_mean]
+        } else {
+            self.y_means.clone()
+        }
+    }
+
+    /// Standard deviation of each target (one value for a single target).
+    pub fn target_stds(&self) -> Vec<f64> {
+        if self.y_stds.is_empty() {
+            vec![self.y_std]
+        } else {
+            self.y_stds.clone()
+        }
     }
 
     /// Standardised copy of the features; errors when the feature count differs.
@@ -122,13 +166,33 @@ impl Standardizer {
             .collect())
     }
 
-    /// Standardised copy of the target.
+    /// Standardised copy of the target (row-major `rows × targets` for several targets).
     pub fn transform_y(&self, y: &[f64]) -> Vec<f64> {
+        if self.y_means.len() > 1 {
+            let kt = self.y_means.len();
+            return y
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v - self.y_means[i % kt]) / self.y_stds[i % kt])
+                .collect();
+        }
         y.iter().map(|v| (v - self.y_mean) / self.y_std).collect()
     }
 
     /// A standardised copy of the whole dataset.
     pub fn transform(&self, data: &Dataset) -> Result<Dataset> {
+        if data.targets() != self.targets() {
+            return Err(Error::data(
+                &data.source,
+                None,
+                Some(data.target_label()),
+                format!(
+                    "the model has {} target(s), the data has {}",
+                    self.targets(),
+                    data.targets()
+                ),
+            ));
+        }
         let mut d = data.clone();
         d.x = self.transform_x(data)?;
         d.y = self.transform_y(&data.y);

@@ -214,6 +214,7 @@ pub fn decide(pred: &Predictive, spec: &DecisionSpec, seed: u64) -> Result<Vec<D
     match pred {
         Predictive::Classification(c) => classify(spec, &c.probs(), c.classes, c.rows),
         Predictive::Regression(r) => regress(spec, r, seed),
+        Predictive::MultiRegression(_) => Err(crate::predict::one_target_only("decide")),
     }
 }
 

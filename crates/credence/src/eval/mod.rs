@@ -76,6 +76,18 @@ pub enum Metrics {
     Regression(RegressionMetrics),
     /// Classification.
     Classification(ClassificationMetrics),
+    /// Several regression targets: each target's metrics, in target order.
+    MultiRegression(Vec<TargetMetrics>),
+}
+
+/// One target's regression metrics in a multi-target evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetMetrics {
+    /// Target column name.
+    pub target: String,
+    /// Its metrics, in its original units.
+    #[serde(flatten)]
+    pub metrics: RegressionMetrics,
 }
 
 /// Regression metrics of a predictive against targets `y` (same units).
@@ -170,11 +182,45 @@ pub fn classification_metrics(p: &ClassPredictive, y: &[f64]) -> Result<Classifi
     })
 }
 
-/// Metrics for any predictive.
+/// Metrics for any predictive; targets of a multi-target predictive are named `target1`, ….
 pub fn metrics(p: &Predictive, y: &[f64]) -> Result<Metrics> {
+    let names: Vec<String> = match p {
+        Predictive::MultiRegression(v) => (1..=v.len()).map(|k| format!("target{k}")).collect(),
+        _ => Vec::new(),
+    };
+    metrics_named(p, y, &names)
+}
+
+/// Metrics for any predictive; `y` is row-major `rows × targets` and `target_names` names the
+/// targets of a multi-target predictive (e.g. `Dataset::target_names`).
+pub fn metrics_named(p: &Predictive, y: &[f64], target_names: &[String]) -> Result<Metrics> {
     Ok(match p {
         Predictive::Regression(r) => Metrics::Regression(regression_metrics(r, y)),
         Predictive::Classification(c) => Metrics::Classification(classification_metrics(c, y)?),
+        Predictive::MultiRegression(v) => {
+            let kt = v.len();
+            let rows = v.first().map_or(0, |r| r.rows);
+            if y.len() != rows * kt || target_names.len() != kt {
+                return Err(Error::Invalid(format!(
+                    "{} target values and {} names for a predictive of {rows} rows × {kt} targets",
+                    y.len(),
+                    target_names.len()
+                )));
+            }
+            Metrics::MultiRegression(
+                v.iter()
+                    .zip(target_names)
+                    .enumerate()
+                    .map(|(k, (r, name))| {
+                        let yk: Vec<f64> = (0..rows).map(|n| y[n * kt + k]).collect();
+                        TargetMetrics {
+                            target: name.clone(),
+                            metrics: regression_metrics(r, &yk),
+                        }
+                    })
+                    .collect(),
+            )
+        }
     })
 }
 

@@ -100,6 +100,11 @@ pub fn ood_metrics(inside: &Predictive, outside: &Predictive) -> Result<OodMetri
                 ("total_std", a.std(), b.std()),
             ]
         }
+        (Predictive::MultiRegression(_), _) | (_, Predictive::MultiRegression(_)) => {
+            return Err(crate::predict::one_target_only(
+                "out-of-distribution scoring",
+            ))
+        }
         _ => {
             return Err(Error::Invalid(
                 "in- and out-of-distribution predictives are of different kinds".into(),

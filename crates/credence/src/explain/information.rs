@@ -306,6 +306,18 @@ fn shares(p: &Predictive) -> (f64, f64, &'static str) {
             let ma = a.iter().sum::<f64>() / n;
             (me, me + ma, "variance")
         }
+        // Standardised units: each target's variances are comparable, so average them.
+        Predictive::MultiRegression(v) => {
+            let kt = v.len().max(1) as f64;
+            let (mut me, mut mt) = (0.0, 0.0);
+            for r in v {
+                let n = r.rows.max(1) as f64;
+                let e = r.epistemic_var().iter().sum::<f64>() / n;
+                me += e / kt;
+                mt += (e + r.aleatoric_var().iter().sum::<f64>() / n) / kt;
+            }
+            (me, mt, "variance (mean over targets)")
+        }
         Predictive::Classification(c) => {
             let mi = c.mutual_information();
             let h = c.entropy();
@@ -360,6 +372,14 @@ fn prior_predictive(
                 a.noise_var.extend(b.noise_var);
                 a.func_var.extend(b.func_var);
                 Predictive::Regression(a)
+            }
+            (Some(Predictive::MultiRegression(mut a)), Predictive::MultiRegression(b)) => {
+                for (a, b) in a.iter_mut().zip(b) {
+                    a.means.extend(b.means);
+                    a.noise_var.extend(b.noise_var);
+                    a.func_var.extend(b.func_var);
+                }
+                Predictive::MultiRegression(a)
             }
             (Some(Predictive::Classification(mut a)), Predictive::Classification(b)) => {
                 a.members.extend(b.members);

@@ -42,6 +42,9 @@ pub struct ModelSetup {
 impl ModelSetup {
     /// Builds the model for `data` and `config`; `strict` refuses constant columns.
     pub fn new(data: &Dataset, config: &Config, strict: bool) -> Result<Self> {
+        if data.targets() > 1 {
+            return Err(crate::predict::one_target_only("this analysis"));
+        }
         let lik_cfg = config
             .model
             .likelihood

@@ -340,6 +340,9 @@ pub fn sensitivity(
                 Predictive::Classification(_) => Err(Error::Invalid(
                     "prior sensitivity supports regression likelihoods".into(),
                 )),
+                Predictive::MultiRegression(_) => {
+                    Err(crate::predict::one_target_only("prior sensitivity"))
+                }
             }
         })
         .collect::<Result<_>>()?;

@@ -42,25 +42,34 @@ impl DrawsPosterior {
 pub struct PredictiveBuilder<'a> {
     spec: &'a ModelSpec,
     rows: usize,
-    means: Vec<Vec<f64>>,
-    noise: Vec<Vec<f64>>,
+    /// Per target: component means, `components × rows`.
+    means: Vec<Vec<Vec<f64>>>,
+    /// Per target: component noise variances.
+    noise: Vec<Vec<Vec<f64>>>,
     members: Vec<Vec<f64>>,
 }
 
 impl<'a> PredictiveBuilder<'a> {
     /// An empty predictive for `rows` rows of the model `spec`.
     pub fn new(spec: &'a ModelSpec, rows: usize) -> Self {
+        let kt = spec.targets();
         PredictiveBuilder {
             spec,
             rows,
-            means: Vec::new(),
-            noise: Vec::new(),
+            means: vec![Vec::new(); kt],
+            noise: vec![Vec::new(); kt],
             members: Vec::new(),
         }
     }
 
-    /// Adds one component: the network output (`rows × outputs`) and log σ.
+    /// Adds one component: the network output (`rows × outputs`) and log σ (one target).
     pub fn push(&mut self, out: &[f64], log_sigma: f64) -> Result<()> {
+        self.push_targets(out, &[log_sigma])
+    }
+
+    /// Adds one component: the network output (`rows × outputs`) and log σ per target (see
+    /// [`ModelSpec::log_sigmas`]).
+    pub fn push_targets(&mut self, out: &[f64], log_sigmas: &[f64]) -> Result<()> {
         let (spec, rows) = (self.spec, self.rows);
         let lik = &spec.likelihood;
         let k = spec.mlp.outputs();
@@ -81,11 +90,14 @@ impl<'a> PredictiveBuilder<'a> {
                 );
             }
             self.members.push(p);
-        } else {
+            return Ok(());
+        }
+        let per = lik.outputs();
+        for (t, &log_sigma) in log_sigmas.iter().enumerate().take(self.means.len()) {
             let (m, v): (Vec<f64>, Vec<f64>) = (0..rows)
-                .map(|n| lik.mean_var(&out[n * k..(n + 1) * k], log_sigma))
+                .map(|n| lik.mean_var(&out[n * k + t * per..n * k + (t + 1) * per], log_sigma))
                 .unzip();
-            self.means.push(m);
+            self.means[t].push(m);
             // For Student-t the component keeps σ² (its family adds the df factor).
             let v = match lik {
                 crate::likelihood::Likelihood::StudentT { noise: fixed, .. } => {
@@ -94,7 +106,7 @@ impl<'a> PredictiveBuilder<'a> {
                 }
                 _ => v,
             };
-            self.noise.push(v);
+            self.noise[t].push(v);
         }
         Ok(())
     }
@@ -114,14 +126,25 @@ impl<'a> PredictiveBuilder<'a> {
             crate::likelihood::Likelihood::Poisson => NoiseFamily::Poisson,
             _ => NoiseFamily::Gaussian,
         };
-        let func_var = vec![vec![0.0; self.rows]; self.means.len()];
-        Predictive::Regression(RegressionPredictive {
-            rows: self.rows,
-            family,
-            means: self.means,
-            noise_var: self.noise,
-            func_var,
-        })
+        let rows = self.rows;
+        let mut per: Vec<RegressionPredictive> = self
+            .means
+            .into_iter()
+            .zip(self.noise)
+            .map(|(means, noise_var)| RegressionPredictive {
+                rows,
+                family,
+                func_var: vec![vec![0.0; rows]; means.len()],
+                means,
+                noise_var,
+            })
+            .collect();
+        if per.len() == 1 {
+            if let Some(r) = per.pop() {
+                return Predictive::Regression(r);
+            }
+        }
+        Predictive::MultiRegression(per)
     }
 }
 
@@ -137,7 +160,7 @@ pub fn predict_draws(
     let per = rows * spec.mlp.outputs();
     let mut b = PredictiveBuilder::new(spec, rows);
     for (s, theta) in draws.iter().enumerate() {
-        b.push(&outs[s * per..(s + 1) * per], spec.log_sigma(theta))?;
+        b.push_targets(&outs[s * per..(s + 1) * per], &spec.log_sigmas(theta))?;
     }
     Ok(b.finish())
 }

@@ -27,6 +27,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 mod hier;
+mod targets;
+use targets::targets_glm_predictive;
 
 /// Which weights the Gaussian covers (the others stay at the MAP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -391,16 +393,22 @@ fn setting_name<T: Serialize>(v: &T) -> String {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum LikKind {
     Gaussian,
-    /// Mean and log σ from the network (two outputs); curvature from the Fisher in (μ, log σ).
-    Heteroscedastic,
+    /// Several Gaussian targets, one σ_k each, held at the MAP: the GGN Jᵀ diag(1/σ_k²) J has
+    /// σ folded into the curvature factors (unit scale), so the evidence tunes only the prior.
+    GaussianTargets(usize),
+    /// Mean and log σ from the network per target (two outputs each); curvature from the
+    /// Fisher in (μ, log σ).
+    Heteroscedastic(usize),
     Bernoulli,
     Categorical(usize),
 }
 
-fn lik_kind(l: &Likelihood) -> Result<LikKind> {
-    match l {
+fn lik_kind(spec: &ModelSpec) -> Result<LikKind> {
+    let targets = spec.targets();
+    match &spec.likelihood {
+        Likelihood::Gaussian { .. } if targets > 1 => Ok(LikKind::GaussianTargets(targets)),
         Likelihood::Gaussian { .. } => Ok(LikKind::Gaussian),
-        Likelihood::Heteroscedastic => Ok(LikKind::Heteroscedastic),
+        Likelihood::Heteroscedastic => Ok(LikKind::Heteroscedastic(targets)),
         Likelihood::Bernoulli => Ok(LikKind::Bernoulli),
         Likelihood::Categorical { classes } => Ok(LikKind::Categorical(*classes)),
         other => Err(Error::Invalid(format!(
@@ -509,6 +517,10 @@ pub struct LaplaceOutcome {
     pub sigma: Option<f64>,
     /// σ of the MAP fit, before tuning.
     pub sigma_map: Option<f64>,
+    /// Several targets with learned noise: σ per target in standardised units, held at the MAP
+    /// (the evidence tunes only the prior precisions then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigmas: Option<Vec<f64>>,
     /// Evidence-optimiser iterations (post hoc, or the refinement after online tuning).
     pub tuning_iterations: usize,
     /// Online tuning: the evidence trace and the epoch kept (`tune = "online"`).
@@ -553,6 +565,7 @@ impl LaplaceOutcome {
                 .collect(),
             sigma: sigma_map.map(|_| ev.sigma),
             sigma_map,
+            sigmas: None,
             tuning_iterations,
             online: None,
             clipped_eigenvalues: ev.clipped,
@@ -1009,7 +1022,7 @@ const HET_NODES: usize = 32;
 /// f₀* + (V₀₁/V₁₁)·(f₁ − f₁*), function variance V₀₀ − V₀₁²/V₁₁ and noise variance e^{2f₁}
 /// (scaled per row so that its average is the log-normal mean exp(2f₁* + 2V₁₁) exactly). The
 /// mixture's mean and variance are then exactly f₀* and V₀₀ + exp(2f₁* + 2V₁₁).
-fn het_glm_predictive(f: &[f64], v: &[f64], rows: usize) -> Result<Predictive> {
+fn het_glm_predictive(f: &[f64], v: &[f64], rows: usize) -> Result<RegressionPredictive> {
     let mut z: Vec<f64> = (0..HET_NODES)
         .map(|i| crate::eval::diagnostics::normal_quantile((i as f64 + 0.5) / HET_NODES as f64))
         .collect();
@@ -1044,13 +1057,13 @@ fn het_glm_predictive(f: &[f64], v: &[f64], rows: usize) -> Result<Predictive> {
             )));
         }
     }
-    Ok(Predictive::Regression(RegressionPredictive {
+    Ok(RegressionPredictive {
         rows,
         family: NoiseFamily::Gaussian,
         means,
         noise_var,
         func_var,
-    }))
+    })
 }
 
 impl Posterior for LaplacePosterior {
@@ -1079,9 +1092,12 @@ impl Posterior for LaplacePosterior {
                 .collect();
             return super::predict_draws(spec, &draws, x, rows);
         }
-        let kind = lik_kind(&spec.likelihood)?;
+        let kind = lik_kind(spec)?;
         let kk = spec.mlp.outputs();
         let (f, v) = self.function_covariance(&spec.mlp, x, rows)?;
+        if spec.targets() > 1 {
+            return targets_glm_predictive(spec, &self.theta, &f, &v, rows);
+        }
         Ok(match kind {
             LikKind::Gaussian => {
                 let (_, nv) = spec
@@ -1095,7 +1111,10 @@ impl Posterior for LaplacePosterior {
                     func_var: vec![v],
                 })
             }
-            LikKind::Heteroscedastic => het_glm_predictive(&f, &v, rows)?,
+            LikKind::Heteroscedastic(_) => {
+                Predictive::Regression(het_glm_predictive(&f, &v, rows)?)
+            }
+            LikKind::GaussianTargets(_) => targets_glm_predictive(spec, &self.theta, &f, &v, rows)?,
             LikKind::Bernoulli => {
                 let probs: Vec<f64> = (0..rows)
                     .flat_map(|n| {
@@ -1233,26 +1252,54 @@ fn gaussian_prior(spec: &ModelSpec, priors: &ResolvedPriors) -> Result<(Vec<f64>
     Ok((loc, prec))
 }
 
-/// Per-row curvature factors at the MAP outputs `f` (see `nn::curvature`), at unit σ.
-fn curvature_factors(kind: LikKind, curv: CurvatureKind, f: &[f64], y: &[f64]) -> Vec<Vec<f64>> {
+/// Per-row curvature factors at the MAP outputs `f` (see `nn::curvature`), at unit σ for one
+/// Gaussian target; several Gaussian targets fold in `log_sigmas` (one per target). With
+/// several targets, `y` is `rows × targets` and "row" below means one (row, target) pair.
+fn curvature_factors(
+    kind: LikKind,
+    curv: CurvatureKind,
+    f: &[f64],
+    y: &[f64],
+    log_sigmas: &[f64],
+) -> Vec<Vec<f64>> {
     let rows = y.len();
+    // Keeps target k's entries of a per-(row, target) sequence, zero for the other targets.
+    let only = |kt: usize, k: usize, n: usize, v: f64| if n % kt == k { v } else { 0.0 };
     match (kind, curv) {
         (LikKind::Gaussian, CurvatureKind::Ggn) => vec![vec![1.0; rows]],
         (LikKind::Gaussian, CurvatureKind::Ef) => {
             vec![y.iter().zip(f).map(|(a, b)| a - b).collect()]
         }
+        // GGN Jᵀ diag(1/σ_k²) J: one square-root column 1/σ_k per target.
+        (LikKind::GaussianTargets(kt), CurvatureKind::Ggn) => (0..kt)
+            .map(|k| {
+                let inv = (-log_sigmas[k]).exp();
+                (0..rows).map(|n| only(kt, k, n, inv)).collect()
+            })
+            .collect(),
+        (LikKind::GaussianTargets(kt), CurvatureKind::Ef) => vec![y
+            .iter()
+            .zip(f)
+            .enumerate()
+            .map(|(n, (a, b))| (a - b) * (-2.0 * log_sigmas[n % kt]).exp())
+            .collect()],
         // −log p = f₁ + (y − f₀)²·e^{−2f₁}/2 + const. Its Hessian in (f₀, f₁) is indefinite away
         // from the optimum; the GGN uses its expectation under the model (the Fisher),
-        // diag(e^{−2f₁}, 2), whose square-root columns are (e^{−f₁}, 0) and (0, √2).
-        (LikKind::Heteroscedastic, CurvatureKind::Ggn) => vec![
-            (0..rows)
-                .flat_map(|n| [(-f[2 * n + 1]).exp(), 0.0])
-                .collect(),
-            (0..rows)
-                .flat_map(|_| [0.0, std::f64::consts::SQRT_2])
-                .collect(),
-        ],
-        (LikKind::Heteroscedastic, CurvatureKind::Ef) => vec![(0..rows)
+        // diag(e^{−2f₁}, 2), whose square-root columns are (e^{−f₁}, 0) and (0, √2) — per
+        // target, each target's pair of outputs side by side.
+        (LikKind::Heteroscedastic(kt), CurvatureKind::Ggn) => (0..kt)
+            .flat_map(|k| {
+                [
+                    (0..rows)
+                        .flat_map(|n| [only(kt, k, n, (-f[2 * n + 1]).exp()), 0.0])
+                        .collect(),
+                    (0..rows)
+                        .flat_map(|n| [0.0, only(kt, k, n, std::f64::consts::SQRT_2)])
+                        .collect(),
+                ]
+            })
+            .collect(),
+        (LikKind::Heteroscedastic(_), CurvatureKind::Ef) => vec![(0..rows)
             .flat_map(|n| {
                 let w = (-2.0 * f[2 * n + 1]).exp();
                 let r = y[n] - f[2 * n];
@@ -1307,7 +1354,7 @@ impl Evidence {
         priors: &ResolvedPriors,
         o: &LaplaceOptions,
     ) -> Result<Self> {
-        let kind = lik_kind(&spec.likelihood)?;
+        let kind = lik_kind(spec)?;
         let mlp = &spec.mlp;
         let (loc, prec) = gaussian_prior(spec, priors)?;
         let subset = match o.subset {
@@ -1334,7 +1381,7 @@ impl Evidence {
                 "the MAP network output is not finite on the training data".into(),
             ));
         }
-        let factors = curvature_factors(kind, o.curvature, &f, &data.y);
+        let factors = curvature_factors(kind, o.curvature, &f, &data.y, &spec.log_sigmas(theta));
         let mut clipped = 0;
         let mut most_negative: f64 = 0.0;
         let mut clip = |e: &mut [f64]| -> usize {
@@ -1525,8 +1572,15 @@ impl Evidence {
                 sse = f.iter().zip(&data.y).map(|(a, b)| (a - b).powi(2)).sum();
             }
             _ => {
-                let mut g = 0.0;
-                loglik = spec.likelihood.log_lik(&f, &data.y, 0.0, 1.0, None, &mut g);
+                let mut g = vec![0.0; spec.targets()];
+                loglik = spec.likelihood.log_lik_targets(
+                    &f,
+                    &data.y,
+                    &spec.log_sigmas(theta),
+                    1.0,
+                    None,
+                    &mut g,
+                );
             }
         }
         Ok(Evidence {
@@ -1538,7 +1592,8 @@ impl Evidence {
             loglik,
             sse,
             rows,
-            learns_noise: spec.likelihood.learns_noise(),
+            // Several targets hold their σ_k at the MAP (see `LikKind::GaussianTargets`).
+            learns_noise: kind == LikKind::Gaussian && spec.likelihood.learns_noise(),
             sigma,
             clipped,
             most_negative,
@@ -1691,7 +1746,7 @@ impl Evidence {
             ),
         };
         let mut t = theta.to_vec();
-        if spec.likelihood.learns_noise() {
+        if self.learns_noise {
             t[spec.mlp.dim()] = self.sigma.ln();
         }
         Ok((
@@ -1939,8 +1994,19 @@ pub fn fit_laplace(
     progress: &dyn Progress,
     fingerprint: &str,
 ) -> Result<LaplaceFit> {
-    lik_kind(&spec.likelihood)?;
+    lik_kind(spec)?;
     gaussian_prior(spec, priors)?;
+    if spec.targets() > 1 && (o.tune == Tune::Online || !priors.hierarchy.is_empty()) {
+        return Err(Error::Invalid(format!(
+            "--method laplace with {} targets supports tune = \"none\" or \"post-hoc\" without hierarchical priors (σ per target is held at the MAP); {} is not available for several targets",
+            spec.targets(),
+            if o.tune == Tune::Online {
+                "tune = \"online\""
+            } else {
+                "a hierarchical prior"
+            }
+        )));
+    }
     if !priors.hierarchy.is_empty() {
         if o.tune == Tune::Online {
             return Err(Error::Invalid(
@@ -2088,6 +2154,9 @@ fn laplace_core(
         jitter,
     );
     outcome.online = online;
+    if spec.targets() > 1 && spec.likelihood.learns_noise() {
+        outcome.sigmas = Some(spec.log_sigmas(&theta).iter().map(|l| l.exp()).collect());
+    }
     Ok(LaplaceFit {
         posterior,
         outcome,

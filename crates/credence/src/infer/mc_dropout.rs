@@ -101,11 +101,11 @@ fn dropout_log_prior(
             grad[i] += f * d.grad_log_prob(theta[i]);
         }
     }
-    if spec.likelihood.learns_noise() {
-        let nd = spec.mlp.dim();
-        if let Some((l, g)) = priors.noise_log_prior_grad(theta[nd], false) {
+    let nd = spec.mlp.dim();
+    for j in nd..nd + spec.noise_params() {
+        if let Some((l, g)) = priors.noise_log_prior_grad(theta[j], false) {
             lp += l;
-            grad[nd] += g;
+            grad[j] += g;
         }
     }
     lp
@@ -133,6 +133,7 @@ fn train(
     let mut theta = spec.init(&mut rng::stream(seed, 0x1417));
     let nd = spec.mlp.dim();
     let k = spec.mlp.outputs();
+    let kt = spec.targets();
     let mut adam = Adam::new(theta.len(), cfg.learning_rate);
     let mut grad = vec![0.0; theta.len()];
     let mut ws = spec.mlp.workspace(bs);
@@ -150,25 +151,25 @@ fn train(
             by.clear();
             for &i in chunk {
                 bx.extend_from_slice(data.row(i));
-                by.push(data.y[i]);
+                by.extend_from_slice(data.target_row(i));
             }
             grad.fill(0.0);
             spec.mlp
                 .forward_dropout(&theta, &bx, rows, &mut ws, rate, &mut r);
-            let ls = spec.log_sigma(&theta);
-            let mut gls = 0.0;
+            let ls = spec.log_sigmas(&theta);
+            let mut gls = vec![0.0; kt];
             let (out, og) = ws.output_and_grad();
-            let ll = spec.likelihood.log_lik(
+            let ll = spec.likelihood.log_lik_targets(
                 out,
                 &by,
-                ls,
+                &ls,
                 n as f64 / rows as f64,
                 Some(&mut og[..rows * k]),
                 &mut gls,
             );
             spec.mlp.backward(&theta, &bx, rows, &mut ws, &mut grad);
-            if spec.likelihood.learns_noise() {
-                grad[nd] += gls;
+            for (g, v) in grad[nd..nd + spec.noise_params()].iter_mut().zip(&gls) {
+                *g += v;
             }
             let lp = ll + dropout_log_prior(spec, priors, rate, &theta, &mut grad);
             if !lp.is_finite() || grad.iter().any(|g| !g.is_finite()) {
@@ -219,6 +220,18 @@ fn mc_log_lik(
     .predict(spec, &data.x, data.rows, &mut r)?;
     let lp = match p {
         Predictive::Regression(rp) => rp.log_density(&data.y),
+        // Sum over targets of each target's log density (per row).
+        Predictive::MultiRegression(per) => {
+            let kt = per.len();
+            let mut lp = vec![0.0; data.rows];
+            for (k, rp) in per.iter().enumerate() {
+                let yk: Vec<f64> = (0..data.rows).map(|n| data.y[n * kt + k]).collect();
+                for (a, b) in lp.iter_mut().zip(rp.log_density(&yk)) {
+                    *a += b;
+                }
+            }
+            lp
+        }
         Predictive::Classification(cp) => {
             let k = cp.classes;
             let probs = cp.probs();
@@ -366,11 +379,11 @@ impl Posterior for McDropoutPosterior {
     ) -> Result<Predictive> {
         let mut ws = spec.mlp.workspace(rows);
         let mut b = PredictiveBuilder::new(spec, rows);
-        let ls = spec.log_sigma(&self.theta);
+        let ls = spec.log_sigmas(&self.theta);
         for _ in 0..self.passes {
             spec.mlp
                 .forward_dropout(&self.theta, x, rows, &mut ws, self.rate, rng);
-            b.push(ws.output(), ls)?;
+            b.push_targets(ws.output(), &ls)?;
         }
         Ok(b.finish())
     }

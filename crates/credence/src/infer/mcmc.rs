@@ -345,10 +345,16 @@ pub fn diagnose(
     rows: usize,
 ) -> (Vec<QuantitySummary>, f64, f64, f64) {
     let mut q = vec![QuantitySummary::new("log density", &samples.logp)];
-    if spec.likelihood.learns_noise() {
-        let nd = spec.mlp.dim();
-        let tau = samples.quantity(|t| (-2.0 * t[nd]).exp());
-        q.push(QuantitySummary::new("noise precision (std. units)", &tau));
+    let nd = spec.mlp.dim();
+    let nn = spec.noise_params();
+    for j in 0..nn {
+        let tau = samples.quantity(|t| (-2.0 * t[nd + j]).exp());
+        let name = if nn == 1 {
+            "noise precision (std. units)".to_string()
+        } else {
+            format!("noise precision of target {} (std. units)", j + 1)
+        };
+        q.push(QuantitySummary::new(&name, &tau));
     }
     let f = spec.mlp.inputs();
     let k = spec.mlp.outputs();

@@ -384,7 +384,10 @@ pub fn fit_vi(
 ) -> Result<ViFit> {
     let nd = spec.mlp.dim();
     let learns_noise = spec.likelihood.learns_noise();
-    let np = nd + usize::from(learns_noise);
+    // One point-estimated log σ per target when the noise is learned.
+    let nn = spec.noise_params();
+    let kt = spec.targets();
+    let np = nd + nn;
     let n = data.rows;
     if n == 0 {
         return Err(Error::Invalid("VI needs at least one training row".into()));
@@ -397,7 +400,7 @@ pub fn fit_vi(
     let groups = priors.network_groups();
     let hier = &priors.hierarchy;
     let ns = hier.n_scales();
-    let hoff = 2 * nd + usize::from(learns_noise);
+    let hoff = 2 * nd + nn;
     let mut eps_u = vec![0.0; ns];
     let (mut kg_m, mut kg_rho) = (vec![0.0; ns], vec![0.0; ns]);
     // φ = [μ (nd), s (nd), log σ (learned noise only), m (scales), ρ (scales)].
@@ -407,9 +410,7 @@ pub fn fit_vi(
     let mut phi = vec![0.0; hoff + 2 * ns];
     phi[..nd].copy_from_slice(&init[..nd]);
     phi[nd..2 * nd].fill(opts.init_std.ln());
-    if learns_noise {
-        phi[2 * nd] = init[nd];
-    }
+    phi[2 * nd..2 * nd + nn].copy_from_slice(&init[nd..nd + nn]);
     phi[hoff..hoff + ns].copy_from_slice(&hier.fixed);
     phi[hoff + ns..].fill(0.1f64.ln());
     let mut grad = vec![0.0; phi.len()];
@@ -420,7 +421,7 @@ pub fn fit_vi(
     let mut og = vec![0.0; bs * k];
     let (mut bx, mut by) = (
         Vec::with_capacity(bs * data.features),
-        Vec::with_capacity(bs),
+        Vec::with_capacity(bs * kt),
     );
     let mut r = rng::stream(seed, 0x71);
     let (mut elbo_trace, mut kl_trace, mut beta_trace) = (Vec::new(), Vec::new(), Vec::new());
@@ -451,14 +452,14 @@ pub fn fit_vi(
             by.clear();
             for &i in chunk {
                 bx.extend_from_slice(data.row(i));
-                by.push(data.y[i]);
+                by.extend_from_slice(data.target_row(i));
             }
             let (mu, rest) = phi.split_at(nd);
             let s = &rest[..nd];
-            let ls = if learns_noise {
-                rest[nd]
+            let ls: Vec<f64> = if learns_noise {
+                rest[nd..nd + nn].to_vec()
             } else {
-                spec.log_sigma(&[])
+                vec![spec.log_sigma(&[]); kt]
             };
             for (v, si) in var.iter_mut().zip(s) {
                 *v = (2.0 * si).exp();
@@ -466,10 +467,15 @@ pub fn fit_vi(
             grad.fill(0.0);
             let out = lrt_forward(spec, mu, &var, &bx, rows, &mut ws, &mut r);
             let scale = n as f64 / rows as f64;
-            let mut gls = 0.0;
-            let ll =
-                spec.likelihood
-                    .log_lik(out, &by, ls, scale, Some(&mut og[..rows * k]), &mut gls);
+            let mut gls = vec![0.0; kt];
+            let ll = spec.likelihood.log_lik_targets(
+                out,
+                &by,
+                &ls,
+                scale,
+                Some(&mut og[..rows * k]),
+                &mut gls,
+            );
             let (g_mu, g_rest) = grad.split_at_mut(nd);
             let (g_s, g_noise) = g_rest.split_at_mut(nd);
             // g_s temporarily holds ∂/∂σ², converted to ∂/∂s below.
@@ -521,8 +527,7 @@ pub fn fit_vi(
             }
             let mut elbo = ll - kl;
             if ns > 0 {
-                let off = usize::from(learns_noise);
-                let (gm, grho) = g_noise[off..].split_at_mut(ns);
+                let (gm, grho) = g_noise[nn..].split_at_mut(ns);
                 for (g, k) in gm.iter_mut().zip(&kg_m) {
                     *g = -beta * k;
                 }
@@ -530,11 +535,11 @@ pub fn fit_vi(
                     *g = -beta * k;
                 }
             }
-            if learns_noise {
-                g_noise[0] = gls;
-                if let Some((lp, glp)) = priors.noise_log_prior_grad(ls, false) {
+            for (j, (g, &l)) in g_noise[..nn].iter_mut().zip(&ls).enumerate() {
+                *g = gls[j];
+                if let Some((lp, glp)) = priors.noise_log_prior_grad(l, false) {
                     elbo += lp;
-                    g_noise[0] += glp;
+                    *g += glp;
                 }
             }
             if !elbo.is_finite() || grad.iter().any(|g| !g.is_finite()) {
@@ -568,10 +573,8 @@ pub fn fit_vi(
     }
     let mut mean = phi[..nd].to_vec();
     let mut std: Vec<f64> = phi[nd..2 * nd].iter().map(|s| s.exp()).collect();
-    if learns_noise {
-        mean.push(phi[2 * nd]);
-        std.push(0.0);
-    }
+    mean.extend_from_slice(&phi[2 * nd..2 * nd + nn]);
+    std.extend(std::iter::repeat_n(0.0, nn));
     debug_assert_eq!(mean.len(), np);
     let hierarchy = (ns > 0).then(|| {
         let (m_u, rho_u) = phi[hoff..].split_at(ns);
@@ -679,7 +682,7 @@ impl Posterior for GaussianMfPosterior {
                 *t = m + s * rng::normal(rng);
             }
             spec.mlp.forward(&theta, x, rows, &mut ws);
-            b.push(ws.output(), spec.log_sigma(&theta))?;
+            b.push_targets(ws.output(), &spec.log_sigmas(&theta))?;
         }
         Ok(b.finish())
     }

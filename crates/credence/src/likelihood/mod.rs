@@ -50,7 +50,7 @@ impl Likelihood {
         }
     }
 
-    /// Network outputs this likelihood needs.
+    /// Network outputs this likelihood needs per target.
     pub fn outputs(&self) -> usize {
         match self {
             Self::Heteroscedastic => 2,
@@ -231,6 +231,74 @@ impl Likelihood {
             *grad_log_sigma += scale * gls;
         }
         scale * total
+    }
+
+    /// Checks that this likelihood can model `targets` target columns at once: several targets
+    /// need the gaussian (one σ per target) or heteroscedastic (mean and log-scale per target)
+    /// likelihood.
+    pub fn check_targets(&self, targets: usize) -> Result<(), String> {
+        if targets > 1 && !matches!(self, Self::Gaussian { .. } | Self::Heteroscedastic) {
+            return Err(format!(
+                "{targets} targets (multi-target regression) need the gaussian or heteroscedastic likelihood, not {}",
+                self.name()
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Likelihood::log_lik`] for `log_sigmas.len()` targets per row: `y` is row-major
+    /// `rows × targets`, `f` is `rows × targets·outputs()` (each target's outputs side by side),
+    /// target k has noise scale `log_sigmas[k]` and its ∂/∂(log σ_k) is added to
+    /// `grad_log_sigmas[k]`. With one target this is exactly `log_lik`.
+    pub fn log_lik_targets(
+        &self,
+        f: &[f64],
+        y: &[f64],
+        log_sigmas: &[f64],
+        scale: f64,
+        mut grad_f: Option<&mut [f64]>,
+        grad_log_sigmas: &mut [f64],
+    ) -> f64 {
+        let kt = log_sigmas.len();
+        if kt <= 1 {
+            let ls = log_sigmas.first().copied().unwrap_or(0.0);
+            let mut g = 0.0;
+            let v = self.log_lik(f, y, ls, scale, grad_f, &mut g);
+            if let Some(gl) = grad_log_sigmas.first_mut() {
+                *gl += g;
+            }
+            return v;
+        }
+        match self {
+            Self::Gaussian { noise } => {
+                let rows = y.len() / kt;
+                let mut total = 0.0;
+                for (k, &ls_k) in log_sigmas.iter().enumerate() {
+                    let ls = noise.map_or(ls_k, f64::ln);
+                    let inv_var = (-2.0 * ls).exp();
+                    let mut ss = 0.0;
+                    for n in 0..rows {
+                        let i = n * kt + k;
+                        let r = y[i] - f[i];
+                        ss += r * r;
+                        if let Some(g) = grad_f.as_deref_mut() {
+                            g[i] = scale * r * inv_var;
+                        }
+                    }
+                    total += -0.5 * ss * inv_var - rows as f64 * (ls + HALF_LN_2PI);
+                    if noise.is_none() {
+                        grad_log_sigmas[k] += scale * (ss * inv_var - rows as f64);
+                    }
+                }
+                scale * total
+            }
+            // Each target's (mean, log-scale) pair sits side by side, so rows × targets pairs
+            // read as rows·targets one-target rows.
+            _ => {
+                let mut g = 0.0;
+                self.log_lik(f, y, log_sigmas[0], scale, grad_f, &mut g)
+            }
+        }
     }
 
     /// Mean and aleatoric variance of y at one row's network output (regression and Poisson).

@@ -392,14 +392,17 @@ impl ResolvedPriors {
             let p = &self.priors[i];
             let d = &p.distribution;
             if is_noise {
-                let ls = theta[s];
-                let (v, slope) = p.on.at_log_sigma(ls);
-                total += d.log_prob(v);
-                // d/d(log σ) log p(v(log σ)) = p'(v)/p(v) · dv/dlogσ = grad_log_prob(v) · slope · v.
-                grad[s] += d.grad_log_prob(v) * slope * v;
-                if jacobian {
-                    total += slope.abs().ln() + slope * ls;
-                    grad[s] += slope;
+                // One log σ per target, each with this prior.
+                for j in s..e {
+                    let ls = theta[j];
+                    let (v, slope) = p.on.at_log_sigma(ls);
+                    total += d.log_prob(v);
+                    // d/d(log σ) log p(v(log σ)) = p'(v)/p(v) · dv/dlogσ = grad_log_prob(v) · slope · v.
+                    grad[j] += d.grad_log_prob(v) * slope * v;
+                    if jacobian {
+                        total += slope.abs().ln() + slope * ls;
+                        grad[j] += slope;
+                    }
                 }
                 continue;
             }
@@ -497,7 +500,12 @@ impl ResolvedPriors {
         theta[s] = log_sigma;
         let mut grad = vec![0.0; s + 1];
         let p = ResolvedPriors {
-            slots: self.slots.iter().copied().filter(|x| x.3).collect(),
+            slots: self
+                .slots
+                .iter()
+                .filter(|x| x.3)
+                .map(|&(s, _, i, n)| (s, s + 1, i, n))
+                .collect(),
             priors: self.priors.clone(),
             assignment: Vec::new(),
             shift: None,
@@ -518,8 +526,10 @@ impl ResolvedPriors {
         for &(s, e, i, is_noise) in &self.slots {
             let p = &self.priors[i];
             if is_noise {
-                let v = p.distribution.sample(rng).max(1e-12);
-                theta[s] = p.on.to_log_sigma(v);
+                for t in &mut theta[s..e] {
+                    let v = p.distribution.sample(rng).max(1e-12);
+                    *t = p.on.to_log_sigma(v);
+                }
             } else if p.hierarchy.is_none() {
                 for t in &mut theta[s..e] {
                     *t = p.distribution.sample(rng);

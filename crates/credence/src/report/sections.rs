@@ -65,6 +65,19 @@ fn metric_rows(m: &Metrics) -> Vec<(String, f64)> {
             ("NLL".into(), c.nll),
             ("Brier".into(), c.brier),
         ],
+        Metrics::MultiRegression(v) => v
+            .iter()
+            .flat_map(|t| {
+                [
+                    (format!("{}: RMSE", t.target), t.metrics.rmse),
+                    (format!("{}: MAE", t.target), t.metrics.mae),
+                    (
+                        format!("{}: log-likelihood per point", t.target),
+                        t.metrics.log_lik,
+                    ),
+                ]
+            })
+            .collect(),
     }
 }
 
@@ -185,6 +198,8 @@ fn sample_outcomes(pred: &Predictive, y_mean: f64, y_std: f64, g: &mut rng::Rng)
             }
             out
         }
+        // `build` refuses multi-target models before any section runs.
+        Predictive::MultiRegression(_) => Vec::new(),
         Predictive::Classification(cp) => {
             let k = cp.classes;
             cp.members
@@ -325,6 +340,9 @@ fn predictive_band(inp: &ReportInput<'_>) -> Result<String> {
                 380,
             )?
         }
+        Predictive::MultiRegression(_) => {
+            return Err(crate::predict::one_target_only("the report"))
+        }
         Predictive::Classification(c) => {
             let probs = c.probs();
             let mi = c.mutual_information();
@@ -398,6 +416,9 @@ fn calibration(pred: &Predictive, y: &[f64]) -> Result<String> {
                 380,
             )?;
             plot + &table(&["nominal", "observed"], &rows)
+        }
+        Predictive::MultiRegression(_) => {
+            return Err(crate::predict::one_target_only("the report"))
         }
         Predictive::Classification(c) => {
             let probs = c.probs();
@@ -849,6 +870,9 @@ fn decisions(inp: &ReportInput<'_>) -> String {
 
 /// Builds the whole report as one HTML string.
 pub fn build(inp: &ReportInput<'_>) -> Result<String> {
+    if inp.model.record.model.targets() > 1 {
+        return Err(crate::predict::one_target_only("the report"));
+    }
     let pred = inp.model.predict(inp.data, inp.seed)?;
     let m = metrics(&pred, &inp.data.y)?;
     let mut body = String::new();
