@@ -107,6 +107,7 @@ impl<'a> PredictiveBuilder<'a> {
                 rows: self.rows,
                 classes: lik.classes(),
                 members: self.members,
+                mean: None,
             });
         }
         let family = match lik {
