@@ -129,6 +129,9 @@ pub struct PredictArgs {
     /// Seed for methods that sample at prediction time.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
+    #[arg(long, value_name = "FILE|estimate")]
+    pub class_prior: Option<String>,
 }
 
 /// `credence evaluate`.
@@ -147,6 +150,9 @@ pub struct EvaluateArgs {
     /// well the predictive's uncertainty separates them from the rows of --data (AUROC, AUPR).
     #[arg(long)]
     pub ood: Option<PathBuf>,
+    /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
+    #[arg(long, value_name = "FILE|estimate")]
+    pub class_prior: Option<String>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -276,6 +282,9 @@ pub struct DecideArgs {
     /// Write the per-row decisions as CSV here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
+    #[arg(long, value_name = "FILE|estimate")]
+    pub class_prior: Option<String>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -328,6 +337,9 @@ pub struct ReportArgs {
     /// Skip refitting MLE and MAP for the comparison section.
     #[arg(long)]
     pub no_compare: bool,
+    /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
+    #[arg(long, value_name = "FILE|estimate")]
+    pub class_prior: Option<String>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

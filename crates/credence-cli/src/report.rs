@@ -1,5 +1,6 @@
 //! `credence report`: one self-contained HTML file.
 
+use crate::class_prior;
 use crate::cli::ReportArgs;
 use crate::io;
 use anyhow::{Context, Result};
@@ -19,8 +20,11 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         .map(DecisionSpec::from_file)
         .transpose()
         .context("reading the decision file")?;
+    let choice = class_prior::choice(a.class_prior.as_deref(), &model, &a.data)?;
+    let (pred, used) = class_prior::predict(&model, &data, a.seed, choice.as_ref())
+        .with_context(|| format!("predicting {}", a.data.display()))?;
     let decisions = match &spec {
-        Some(s) => Some(decide(&model.predict(&data, a.seed)?, s, a.seed)?),
+        Some(s) => Some(decide(&pred, s, a.seed)?),
         None => None,
     };
     let band_input = match &a.input {
@@ -44,6 +48,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         compare: !a.no_compare,
         extra_rows: Vec::new(),
         seed: a.seed,
+        class_prior: used.as_ref(),
     })?;
     artifact::write_atomic(&a.out, html.as_bytes())
         .with_context(|| format!("writing {}", a.out.display()))?;

@@ -1,5 +1,6 @@
 //! `fit`, `predict` and `evaluate`.
 
+use crate::class_prior;
 use crate::cli::{EvaluateArgs, FitArgs, PredictArgs};
 use crate::io;
 use crate::progress::Bar;
@@ -112,9 +113,12 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
     let model = load(&a.model)?;
     let table = io::table(&a.data)?;
     let data = io::dataset_for_model(&table, &model.record, false)?;
-    let pred = model
-        .predict(&data, a.seed)
+    let choice = class_prior::choice(a.class_prior.as_deref(), &model, &a.data)?;
+    let (pred, used) = class_prior::predict(&model, &data, a.seed, choice.as_ref())
         .with_context(|| format!("predicting {}", a.data.display()))?;
+    if let Some(note) = model.record.class_prior_note(used.as_ref()) {
+        eprintln!("class prior: {note}");
+    }
     let mut out = String::new();
     match &pred {
         Predictive::Regression(r) => {
@@ -173,21 +177,23 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
     if data.rows == 0 {
         bail!("no rows to evaluate");
     }
-    let pred = model.predict(&data, a.seed)?;
+    let choice = class_prior::choice(a.class_prior.as_deref(), &model, &a.data)?;
+    let (pred, used) = class_prior::predict(&model, &data, a.seed, choice.as_ref())
+        .with_context(|| format!("predicting {}", a.data.display()))?;
+    let class_prior_note = model.record.class_prior_note(used.as_ref());
     let m = metrics(&pred, &data.y).with_context(|| format!("scoring {}", a.data.display()))?;
     let ood = match &a.ood {
         Some(path) => {
             let t = io::table(path)?;
             let d = io::dataset_for_model(&t, &model.record, false)?;
-            let po = model
-                .predict(&d, a.seed ^ 0x00d)
+            let po = class_prior::predict_under(&model, &d, a.seed ^ 0x00d, used.as_ref())
                 .with_context(|| format!("predicting {}", path.display()))?;
             Some(ood_metrics(&pred, &po).with_context(|| format!("scoring {}", path.display()))?)
         }
         None => None,
     };
     if a.output.json {
-        let v = serde_json::json!({ "method": model.record.method, "rows": data.rows, "metrics": m, "ood": ood, "priors": model.record.prior_summary });
+        let v = serde_json::json!({ "method": model.record.method, "rows": data.rows, "metrics": m, "ood": ood, "priors": model.record.prior_summary, "class_prior": used, "class_prior_note": class_prior_note });
         println!("{v}");
         return Ok(());
     }
@@ -198,6 +204,9 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
         data.rows,
         a.data.display()
     );
+    if let Some(note) = &class_prior_note {
+        println!("  class prior: {note}");
+    }
     match m {
         Metrics::Regression(r) => {
             println!("  RMSE           {:.4}", r.rmse);

@@ -74,6 +74,27 @@ impl FitRecord {
         }
     }
 
+    /// One line on the class prior behind a classifier's probabilities (`None` for a
+    /// regression): the deployment prior `used`, else the training prevalence.
+    pub fn class_prior_note(&self, used: Option<&ClassPrior>) -> Option<String> {
+        if !matches!(self.task, Task::Classification { .. }) {
+            return None;
+        }
+        Some(match (used, &self.class_prevalence) {
+            (Some(p), _) => p.describe(),
+            (None, Some(t)) => format!(
+                "the training prevalence, {} (none given: the model's probabilities as trained)",
+                self.class_names()
+                    .iter()
+                    .zip(t)
+                    .map(|(c, p)| format!("{c} = {p:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (None, None) => "the training prevalence (not recorded in this model; none given)".into(),
+        })
+    }
+
     /// The training class prevalence, or an error naming why it is missing.
     pub fn training_prevalence(&self) -> Result<&[f64]> {
         if !matches!(self.task, Task::Classification { .. }) {
