@@ -305,6 +305,9 @@ pub struct SplitArgs {
     /// Class column to stratify by.
     #[arg(long)]
     pub stratify: Option<String>,
+    /// Subsample the test rows so that one class makes up a share of them (`CLASS=SHARE`, e.g. `0=0.05`; needs --stratify): every row of the other classes is kept, a seeded subset of the class's rows.
+    #[arg(long, value_name = "CLASS=SHARE", requires = "stratify")]
+    pub test_share: Option<String>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -96,13 +96,22 @@ pub fn split(a: &crate::cli::SplitArgs) -> Result<()> {
         );
     }
     let t = table(&a.data)?;
-    let (train, test) = match &a.stratify {
+    let (train, mut test) = match &a.stratify {
         Some(col) => {
             let c = t.column_index(col)?;
             credence::data::stratified_split(&t.column(c), a.test_fraction, a.seed)
         }
         None => credence::data::train_test_split(t.rows(), a.test_fraction, a.seed),
     };
+    if let (Some(spec), Some(col)) = (&a.test_share, &a.stratify) {
+        let (class, share) = spec
+            .split_once('=')
+            .and_then(|(c, s)| Some((c.trim().parse::<usize>().ok()?, s.trim().parse::<f64>().ok()?)))
+            .with_context(|| format!("--test-share '{spec}': expected CLASS=SHARE, e.g. 0=0.05"))?;
+        let labels = t.column(t.column_index(col)?);
+        test = credence::data::subsample_to_share(&labels, &test, class, share, a.seed)
+            .with_context(|| format!("--test-share {spec}"))?;
+    }
     for (rows, path) in [(&train, &a.train), (&test, &a.test)] {
         let mut out = t.names.join(",");
         out.push('\n');

@@ -10,6 +10,6 @@ pub mod uci;
 
 pub use dataset::{Dataset, Task};
 pub use read::{parse_csv, parse_whitespace, read_csv, read_table, read_whitespace};
-pub use split::{stratified_split, train_test_split};
+pub use split::{stratified_split, subsample_to_share, train_test_split};
 pub use standardize::{ConstantColumn, Standardizer};
 pub use table::Table;
