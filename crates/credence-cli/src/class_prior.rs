@@ -1,10 +1,10 @@
 //! `--class-prior FILE|estimate`: parsing the flag and predicting under the chosen prevalence.
 
 use anyhow::{Context, Result};
+use credence::data::Dataset;
 use credence::fit::{ClassPriorChoice, FittedModel};
 use credence::predict::ClassPrior;
 use credence::Predictive;
-use credence::data::Dataset;
 use std::path::Path;
 
 /// The flag's word for estimating the prevalence from the rows being predicted.
@@ -54,11 +54,9 @@ pub fn predict_under(
 ) -> Result<Predictive> {
     let pred = model.predict(data, seed)?;
     Ok(match used {
-        Some(u) => credence::predict::class_prior::adjust(
-            &pred,
-            model.record.training_prevalence()?,
-            u,
-        )?,
+        Some(u) => {
+            credence::predict::class_prior::adjust(&pred, model.record.training_prevalence()?, u)?
+        }
         None => pred,
     })
 }

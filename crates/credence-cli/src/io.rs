@@ -106,7 +106,12 @@ pub fn split(a: &crate::cli::SplitArgs) -> Result<()> {
     if let (Some(spec), Some(col)) = (&a.test_share, &a.stratify) {
         let (class, share) = spec
             .split_once('=')
-            .and_then(|(c, s)| Some((c.trim().parse::<usize>().ok()?, s.trim().parse::<f64>().ok()?)))
+            .and_then(|(c, s)| {
+                Some((
+                    c.trim().parse::<usize>().ok()?,
+                    s.trim().parse::<f64>().ok()?,
+                ))
+            })
             .with_context(|| format!("--test-share '{spec}': expected CLASS=SHARE, e.g. 0=0.05"))?;
         let labels = t.column(t.column_index(col)?);
         test = credence::data::subsample_to_share(&labels, &test, class, share, a.seed)

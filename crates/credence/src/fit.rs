@@ -91,7 +91,9 @@ impl FitRecord {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            (None, None) => "the training prevalence (not recorded in this model; none given)".into(),
+            (None, None) => {
+                "the training prevalence (not recorded in this model; none given)".into()
+            }
         })
     }
 

@@ -14,7 +14,10 @@ use credence::{rng, Posterior, Predictive};
 use std::path::Path;
 
 fn entropy(p: &[f64]) -> f64 {
-    -p.iter().filter(|&&v| v > 0.0).map(|v| v * v.ln()).sum::<f64>()
+    -p.iter()
+        .filter(|&&v| v > 0.0)
+        .map(|v| v * v.ln())
+        .sum::<f64>()
 }
 
 fn softmax(z: &[f64]) -> Vec<f64> {
@@ -33,7 +36,11 @@ fn brute_force_mi(f: &[f64], v: &[f64], draws: usize, r: &mut rng::Rng) -> f64 {
         l[j * k + j] = d.max(0.0).sqrt();
         for i in j + 1..k {
             let s = v[i * k + j] - (0..j).map(|q| l[i * k + q] * l[j * k + q]).sum::<f64>();
-            l[i * k + j] = if l[j * k + j] > 0.0 { s / l[j * k + j] } else { 0.0 };
+            l[i * k + j] = if l[j * k + j] > 0.0 {
+                s / l[j * k + j]
+            } else {
+                0.0
+            };
         }
     }
     let (mut mean, mut eh) = (vec![0.0; k], 0.0);
@@ -44,7 +51,9 @@ fn brute_force_mi(f: &[f64], v: &[f64], draws: usize, r: &mut rng::Rng) -> f64 {
             .collect();
         let p = softmax(&logits);
         eh += entropy(&p) / draws as f64;
-        mean.iter_mut().zip(&p).for_each(|(m, q)| *m += q / draws as f64);
+        mean.iter_mut()
+            .zip(&p)
+            .for_each(|(m, q)| *m += q / draws as f64);
     }
     entropy(&mean) - eh
 }
@@ -98,7 +107,10 @@ fn glm_mutual_information_is_positive_and_matches_brute_force_monte_carlo() {
     // The probit mean is kept: it differs from the draws' average (by a little).
     assert!(cp.mean.is_some());
 
-    let (f, v) = lf.posterior.function_covariance(&spec.mlp, &xq, rows).unwrap();
+    let (f, v) = lf
+        .posterior
+        .function_covariance(&spec.mlp, &xq, rows)
+        .unwrap();
     let mut g = rng::stream(77, 0);
     for n in 0..rows {
         let (fn_, vn) = (&f[n * 3..(n + 1) * 3], &v[n * 9..(n + 1) * 9]);
@@ -106,7 +118,9 @@ fn glm_mutual_information_is_positive_and_matches_brute_force_monte_carlo() {
         // the spread of 40 independent 256-draw estimates (its bias, O(1/256), is included
         // by comparing with their mean).
         let truth = brute_force_mi(fn_, vn, 100_000, &mut g);
-        let reps: Vec<f64> = (0..40).map(|_| brute_force_mi(fn_, vn, 256, &mut g)).collect();
+        let reps: Vec<f64> = (0..40)
+            .map(|_| brute_force_mi(fn_, vn, 256, &mut g))
+            .collect();
         let m = reps.iter().sum::<f64>() / 40.0;
         let sd = (reps.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 39.0).sqrt();
         assert!(

@@ -77,7 +77,10 @@ fn base_rates_improve_scores_em_finds_them_and_decisions_follow() {
     assert_eq!(used, given);
     let (nll0, brier0) = nll_brier(metrics(&raw, &test.y).unwrap());
     let (nll1, brier1) = nll_brier(metrics(&adjusted, &test.y).unwrap());
-    assert!(nll1 < nll0 && brier1 < brier0, "NLL {nll0} → {nll1}, Brier {brier0} → {brier1}");
+    assert!(
+        nll1 < nll0 && brier1 < brier0,
+        "NLL {nll0} → {nll1}, Brier {brier0} → {brier1}"
+    );
 
     // EM from the unlabelled test rows: within 3 standard errors of the 5% they were drawn at.
     let (estimated, est) = model
@@ -92,7 +95,10 @@ fn base_rates_improve_scores_em_finds_them_and_decisions_follow() {
         se[0]
     );
     let (nll2, brier2) = nll_brier(metrics(&estimated, &test.y).unwrap());
-    assert!(nll2 < nll0 && brier2 < brier0, "NLL {nll0} → {nll2}, Brier {brier0} → {brier2}");
+    assert!(
+        nll2 < nll0 && brier2 < brier0,
+        "NLL {nll0} → {nll2}, Brier {brier0} → {brier2}"
+    );
 
     // Decisions: biopsy when P(malignant) > 1/21. Lowering the base rate only lowers
     // P(malignant), so actions can only move from biopsy to discharge, and some must.
@@ -102,7 +108,10 @@ fn base_rates_improve_scores_em_finds_them_and_decisions_follow() {
     let mut moved = 0;
     for (b, a) in before.iter().zip(&after) {
         if b.action != a.action {
-            assert_eq!((b.action.as_str(), a.action.as_str()), ("biopsy", "discharge"));
+            assert_eq!(
+                (b.action.as_str(), a.action.as_str()),
+                ("biopsy", "discharge")
+            );
             moved += 1;
         }
     }

@@ -204,7 +204,8 @@ pub fn prior_check(
     if predictive.q50 > observed_max || predictive.q50 < observed_min {
         warnings.push(format!(
             "The prior's median prediction ({:.4}) lies outside the observed range of {}.",
-            predictive.q50, data.target_label()
+            predictive.q50,
+            data.target_label()
         ));
     }
     let input = match opts.input {

@@ -328,20 +328,44 @@ mod tests {
         assert_eq!(p.probs, vec![0.95, 0.05]);
         assert_eq!(p.provenance.kind.as_str(), "factual");
         let cases = [
-            ("0 = 0.9\n1 = 0.05\nprovenance = { kind = \"factual\", source = \"s\" }", "sum to"),
-            ("0 = 1.0\n1 = 0.0\nprovenance = { kind = \"factual\", source = \"s\" }", "'1' = 0"),
-            ("0 = 0.95\n1 = -0.05\nprovenance = { kind = \"factual\", source = \"s\" }", "'1'"),
-            ("0 = 1.0\nprovenance = { kind = \"factual\", source = \"s\" }", "class '1' has no probability"),
-            ("0 = 0.5\n1 = 0.4\n2 = 0.1\nprovenance = { kind = \"factual\", source = \"s\" }", "'2' is not a class"),
+            (
+                "0 = 0.9\n1 = 0.05\nprovenance = { kind = \"factual\", source = \"s\" }",
+                "sum to",
+            ),
+            (
+                "0 = 1.0\n1 = 0.0\nprovenance = { kind = \"factual\", source = \"s\" }",
+                "'1' = 0",
+            ),
+            (
+                "0 = 0.95\n1 = -0.05\nprovenance = { kind = \"factual\", source = \"s\" }",
+                "'1'",
+            ),
+            (
+                "0 = 1.0\nprovenance = { kind = \"factual\", source = \"s\" }",
+                "class '1' has no probability",
+            ),
+            (
+                "0 = 0.5\n1 = 0.4\n2 = 0.1\nprovenance = { kind = \"factual\", source = \"s\" }",
+                "'2' is not a class",
+            ),
             ("0 = 0.95\n1 = 0.05", "no provenance"),
-            ("0 = 0.95\n1 = 0.05\nprovenance = { kind = \"belief\", source = \"s\" }", "provenance"),
-            ("0 = \"x\"\n1 = 0.05\nprovenance = { kind = \"factual\", source = \"s\" }", "'0': expected a probability"),
+            (
+                "0 = 0.95\n1 = 0.05\nprovenance = { kind = \"belief\", source = \"s\" }",
+                "provenance",
+            ),
+            (
+                "0 = \"x\"\n1 = 0.05\nprovenance = { kind = \"factual\", source = \"s\" }",
+                "'0': expected a probability",
+            ),
         ];
         for (text, want) in cases {
             let e = ClassPrior::parse("cp.toml", text, &names(2))
                 .unwrap_err()
                 .to_string();
-            assert!(e.starts_with("cp.toml: ") && e.contains(want), "{text:?}: {e}");
+            assert!(
+                e.starts_with("cp.toml: ") && e.contains(want),
+                "{text:?}: {e}"
+            );
         }
     }
 
@@ -360,7 +384,8 @@ mod tests {
             std_errors: None,
             provenance: Provenance::factual("t", ""),
         };
-        let Predictive::Classification(same) = adjust(&pred, &train, &prior(vec![0.5, 0.5])).unwrap()
+        let Predictive::Classification(same) =
+            adjust(&pred, &train, &prior(vec![0.5, 0.5])).unwrap()
         else {
             panic!()
         };
@@ -412,6 +437,9 @@ mod tests {
         let sd = (est.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (reps - 1) as f64).sqrt();
         let se = ses.iter().sum::<f64>() / reps as f64;
         assert!((0.8..1.25).contains(&(sd / se)), "spread {sd} vs SE {se}");
-        assert!((mean - truth).abs() < 3.0 * sd / (reps as f64).sqrt(), "{mean}");
+        assert!(
+            (mean - truth).abs() < 3.0 * sd / (reps as f64).sqrt(),
+            "{mean}"
+        );
     }
 }
