@@ -136,7 +136,7 @@ pub fn adjust(pred: &Predictive, train: &[f64], prior: &ClassPrior) -> Result<Pr
             prior.probs.len()
         )));
     }
-    if let Some(i) = train.iter().position(|&t| !(t > 0.0)) {
+    if let Some(i) = train.iter().position(|&t| t.is_nan() || t <= 0.0) {
         return Err(Error::Invalid(format!(
             "class '{}' never occurs in the training data (prevalence 0); Bayes' rule cannot re-weight it",
             prior.classes[i]
@@ -195,7 +195,7 @@ pub fn estimate(
             "estimating the class prior needs at least one row".into(),
         ));
     }
-    if let Some(i) = train.iter().position(|&t| !(t > 0.0)) {
+    if let Some(i) = train.iter().position(|&t| t.is_nan() || t <= 0.0) {
         return Err(Error::Invalid(format!(
             "class '{}' never occurs in the training data (prevalence 0)",
             classes[i]
@@ -286,7 +286,7 @@ fn invert_spd(a: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
     for j in 0..n {
         let d = a[j * n + j] - (0..j).map(|q| l[j * n + q] * l[j * n + q]).sum::<f64>();
-        if !(d > 1e-12 * a[j * n + j].abs().max(f64::MIN_POSITIVE)) {
+        if d.is_nan() || d <= 1e-12 * a[j * n + j].abs().max(f64::MIN_POSITIVE) {
             return None;
         }
         l[j * n + j] = d.sqrt();
