@@ -100,7 +100,7 @@ fn base_rates_improve_scores_em_finds_them_and_decisions_follow() {
         "NLL {nll0} → {nll2}, Brier {brier0} → {brier2}"
     );
 
-    // Decisions: biopsy when P(malignant) > 1/21. Lowering the base rate only lowers
+    // Decisions: biopsy when P(malignant) > 1/20. Lowering the base rate only lowers
     // P(malignant), so actions can only move from biopsy to discharge, and some must.
     let spec = DecisionSpec::from_file(&repo("data/decisions/breast_cancer_biopsy.toml")).unwrap();
     let before = decide(&raw, &spec, 0).unwrap();
