@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::infer::{self, Method, Posterior, Progress};
 use crate::model::ModelSpec;
 use crate::nn::Mlp;
+pub use crate::predict::class_prior::ClassPriorChoice;
 use crate::predict::{class_prior, ClassPrior, Predictive};
 use crate::prior::{PriorSet, NO_PRIOR};
 use serde::{Deserialize, Serialize};
@@ -77,23 +78,8 @@ impl FitRecord {
     /// One line on the class prior behind a classifier's probabilities (`None` for a
     /// regression): the deployment prior `used`, else the training prevalence.
     pub fn class_prior_note(&self, used: Option<&ClassPrior>) -> Option<String> {
-        if !matches!(self.task, Task::Classification { .. }) {
-            return None;
-        }
-        Some(match (used, &self.class_prevalence) {
-            (Some(p), _) => p.describe(),
-            (None, Some(t)) => format!(
-                "the training prevalence, {} (none given: the model's probabilities as trained)",
-                self.class_names()
-                    .iter()
-                    .zip(t)
-                    .map(|(c, p)| format!("{c} = {p:.4}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            (None, None) => {
-                "the training prevalence (not recorded in this model; none given)".into()
-            }
+        matches!(self.task, Task::Classification { .. }).then(|| {
+            class_prior::describe_used(used, &self.class_names(), self.class_prevalence.as_deref())
         })
     }
 
@@ -699,15 +685,6 @@ fn fit_inner(
         posterior_kind: posterior.kind().to_string(),
     };
     Ok(FittedModel { record, posterior })
-}
-
-/// Which deployment class prevalence a prediction uses.
-#[derive(Debug, Clone)]
-pub enum ClassPriorChoice {
-    /// A given prevalence (read from a file, with provenance).
-    Given(ClassPrior),
-    /// Estimated from the rows being predicted (EM); the string names those rows.
-    Estimate(String),
 }
 
 impl FittedModel {

@@ -120,6 +120,37 @@ impl ClassPrior {
     }
 }
 
+/// Which deployment class prevalence a prediction uses.
+#[derive(Debug, Clone)]
+pub enum ClassPriorChoice {
+    /// A given prevalence (read from a file, with provenance).
+    Given(ClassPrior),
+    /// Estimated from the rows being predicted (EM); the string names those rows.
+    Estimate(String),
+}
+
+/// One line on the class prior behind a classifier's probabilities: `used`, else the training
+/// prevalence `train` (when recorded) of the classes `classes`.
+pub fn describe_used(
+    used: Option<&ClassPrior>,
+    classes: &[String],
+    train: Option<&[f64]>,
+) -> String {
+    match (used, train) {
+        (Some(p), _) => p.describe(),
+        (None, Some(t)) => format!(
+            "the training prevalence, {} (none given: the model's probabilities as trained)",
+            classes
+                .iter()
+                .zip(t)
+                .map(|(c, p)| format!("{c} = {p:.4}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        (None, None) => "the training prevalence (not recorded in this model; none given)".into(),
+    }
+}
+
 /// Re-weights a classification predictive from the training prevalence `train` to `prior`:
 /// every member and the closed-form mean, row by row, p' ∝ p·π_new/π_train.
 pub fn adjust(pred: &Predictive, train: &[f64], prior: &ClassPrior) -> Result<Predictive> {
@@ -162,8 +193,9 @@ pub fn adjust(pred: &Predictive, train: &[f64], prior: &ClassPrior) -> Result<Pr
     }))
 }
 
-/// Iterations and convergence threshold (largest change of a probability) of the EM.
+/// Most iterations of the EM.
 const EM_MAX_ITERATIONS: usize = 10_000;
+/// The EM stops when no probability changes by more than this in one iteration.
 const EM_TOLERANCE: f64 = 1e-10;
 
 /// Maximum-likelihood deployment prevalence from unlabelled rows: the EM of Saerens, Latinne &
