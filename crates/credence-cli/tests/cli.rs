@@ -741,6 +741,27 @@ fn class_prior_reweights_and_every_output_names_it() {
         &["missing.toml"],
     );
 
+    // A model.json written before the training prevalence was recorded still loads; its
+    // outputs say so, and a class prior asks for a refit.
+    let json = model.join("model.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(record
+        .as_object_mut()
+        .unwrap()
+        .remove("class_prevalence")
+        .is_some());
+    std::fs::write(&json, serde_json::to_string(&record).unwrap()).unwrap();
+    let s = ok(&["evaluate", "--model", m, "--data", te]);
+    assert!(
+        s.contains("class prior: the training prevalence (not recorded"),
+        "{s}"
+    );
+    fails(
+        &["predict", "--model", m, "--data", te, "--class-prior", p],
+        &["refit"],
+    );
+
     // A regression model refuses a class prior.
     let y = yacht_csv(t.path(), 60);
     let rm = t.path().join("reg");
