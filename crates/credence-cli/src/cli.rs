@@ -163,6 +163,9 @@ pub struct PredictArgs {
     /// Seed for methods that sample at prediction time.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
+    #[arg(long, value_name = "FILE|estimate")]
+    pub class_prior: Option<String>,
 }
 
 /// `credence evaluate`.
@@ -184,6 +187,9 @@ pub struct EvaluateArgs {
     /// well the predictive's uncertainty separates them from the rows of --data (AUROC, AUPR).
     #[arg(long)]
     pub ood: Option<PathBuf>,
+    /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
+    #[arg(long, value_name = "FILE|estimate")]
+    pub class_prior: Option<String>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -316,6 +322,9 @@ pub struct DecideArgs {
     /// Write the per-row decisions as CSV here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
+    #[arg(long, value_name = "FILE|estimate")]
+    pub class_prior: Option<String>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -336,6 +345,9 @@ pub struct SplitArgs {
     /// Class column to stratify by.
     #[arg(long)]
     pub stratify: Option<String>,
+    /// Subsample the test rows so that one class makes up a share of them (`CLASS=SHARE`, e.g. `0=0.05`; needs --stratify): every row of the other classes is kept, a seeded subset of the class's rows.
+    #[arg(long, value_name = "CLASS=SHARE", requires = "stratify")]
+    pub test_share: Option<String>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -371,6 +383,9 @@ pub struct ReportArgs {
     /// Skip refitting MLE and MAP for the comparison section.
     #[arg(long)]
     pub no_compare: bool,
+    /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
+    #[arg(long, value_name = "FILE|estimate")]
+    pub class_prior: Option<String>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -1,5 +1,6 @@
 //! `credence decide`: Bayes actions under a value file, and whether decisions rest on facts or values.
 
+use crate::class_prior;
 use crate::cli::DecideArgs;
 use crate::io;
 use crate::progress::Bar;
@@ -94,7 +95,10 @@ pub fn run(a: &DecideArgs) -> Result<()> {
     spec.align_classes(&model.record.class_names())
         .context("matching the decision file's classes to the model's")?;
     let data = io::model_data(&model.record, &a.data, &a.apply, false, a.output.json)?.data;
-    let pred = model.predict(&data, a.seed)?;
+    let choice = class_prior::choice(a.class_prior.as_deref(), &model, &a.data)?;
+    let (pred, used) = class_prior::predict(&model, &data, a.seed, choice.as_ref())
+        .with_context(|| format!("predicting {}", a.data.display()))?;
+    let class_prior_note = model.record.class_prior_note(used.as_ref());
     let base = decide(&pred, &spec, a.seed)?;
     let summary = DecisionSummary::of(&base);
     let mut value_flips = Vec::new();
@@ -114,7 +118,8 @@ pub fn run(a: &DecideArgs) -> Result<()> {
             let set = PriorSet { priors: alt.prior };
             let refit = refit_with_priors(&model.record, set, &bar)
                 .with_context(|| format!("refitting under the alternative prior '{}'", alt.name))?;
-            let d = decide(&refit.predict(&data, a.seed)?, &spec, a.seed)?;
+            let refit_pred = class_prior::predict_under(&refit, &data, a.seed, used.as_ref())?;
+            let d = decide(&refit_pred, &spec, a.seed)?;
             prior_flips.push((alt.name, flip_share(&base, &d)));
         }
     }
@@ -126,6 +131,8 @@ pub fn run(a: &DecideArgs) -> Result<()> {
         let v = serde_json::json!({
             "values": spec.provenance,
             "model_priors": model.record.prior_summary,
+            "class_prior": used,
+            "class_prior_note": class_prior_note,
             "summary": summary,
             "decisions": base,
             "flips_under_alternative_values": value_flips,
@@ -139,6 +146,9 @@ pub fn run(a: &DecideArgs) -> Result<()> {
         "facts:  {} fitted with {} ({})",
         model.record.data.source, model.record.method, model.record.prior_summary
     );
+    if let Some(note) = &class_prior_note {
+        println!("class prior: {note}");
+    }
     println!(
         "\n{} rows decided; mean expected loss {:.4}; mean value of perfect information {:.4}",
         summary.rows, summary.mean_expected_loss, summary.mean_evpi

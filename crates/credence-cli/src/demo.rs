@@ -103,6 +103,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         compare: false,
         extra_rows: extra,
         seed: a.seed,
+        class_prior: None,
     })?;
     credence::artifact::write_atomic(&report_path, html.as_bytes())
         .with_context(|| format!("writing {}", report_path.display()))?;

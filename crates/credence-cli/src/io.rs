@@ -131,22 +131,46 @@ pub fn split(a: &crate::cli::SplitArgs) -> Result<()> {
         );
     }
     let t = table(&a.data, &ReadOptions::default()).context("reading the data")?;
-    let (train, test) = match &a.stratify {
+    // Class labels of the stratifying column: numbers, or the codes of a text column.
+    let strata = match &a.stratify {
         Some(col) => {
             let c = t.column_index(col)?;
-            let labels: Vec<f64> = match &t.columns[c] {
-                Column::Text { codes, .. } => codes.iter().map(|&k| f64::from(k)).collect(),
-                _ => t.column(c)?,
-            };
             if let Some(r) = (0..t.rows()).find(|&r| t.columns[c].is_missing(r)) {
                 return Err(t
                     .error_at(r, c, "cannot stratify by a missing class")
                     .into());
             }
-            credence::data::stratified_split(&labels, a.test_fraction, a.seed)
+            Some(match &t.columns[c] {
+                Column::Text { codes, levels } => (
+                    codes.iter().map(|&k| f64::from(k)).collect::<Vec<f64>>(),
+                    Some(levels.clone()),
+                ),
+                _ => (t.column(c)?, None),
+            })
         }
+        None => None,
+    };
+    let (train, mut test) = match &strata {
+        Some((labels, _)) => credence::data::stratified_split(labels, a.test_fraction, a.seed),
         None => credence::data::train_test_split(t.rows(), a.test_fraction, a.seed),
     };
+    if let (Some(spec), Some((labels, levels))) = (&a.test_share, &strata) {
+        let (class, share) = spec
+            .split_once('=')
+            .and_then(|(c, s)| {
+                let c = c.trim();
+                let class = match levels {
+                    Some(l) => l.iter().position(|n| n == c)?,
+                    None => c.parse::<usize>().ok()?,
+                };
+                Some((class, s.trim().parse::<f64>().ok()?))
+            })
+            .with_context(|| {
+                format!("--test-share '{spec}': expected CLASS=SHARE with a class of the --stratify column, e.g. 0=0.05 or malignant=0.05")
+            })?;
+        test = credence::data::subsample_to_share(labels, &test, class, share, a.seed)
+            .with_context(|| format!("--test-share {spec}"))?;
+    }
     for (rows, path) in [(&train, &a.train), (&test, &a.test)] {
         let part = t.take_rows(rows);
         if credence::data::is_parquet(path) {

@@ -1,5 +1,6 @@
 //! `credence report`: one self-contained HTML file.
 
+use crate::class_prior;
 use crate::cli::ReportArgs;
 use crate::io;
 use anyhow::{Context, Result};
@@ -22,8 +23,11 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         s.align_classes(&model.record.class_names())
             .context("matching the decision file's classes to the model's")?;
     }
+    let choice = class_prior::choice(a.class_prior.as_deref(), &model, &a.data)?;
+    let (pred, used) = class_prior::predict(&model, &data, a.seed, choice.as_ref())
+        .with_context(|| format!("predicting {}", a.data.display()))?;
     let decisions = match &spec {
-        Some(s) => Some(decide(&model.predict(&data, a.seed)?, s, a.seed)?),
+        Some(s) => Some(decide(&pred, s, a.seed)?),
         None => None,
     };
     let band_input = match &a.input {
@@ -47,6 +51,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         compare: !a.no_compare,
         extra_rows: Vec::new(),
         seed: a.seed,
+        class_prior: used.as_ref(),
     })?;
     artifact::write_atomic(&a.out, html.as_bytes())
         .with_context(|| format!("writing {}", a.out.display()))?;

@@ -1,5 +1,6 @@
 //! `fit`, `predict` and `evaluate`.
 
+use crate::class_prior;
 use crate::cli::{EvaluateArgs, FitArgs, PredictArgs};
 use crate::io;
 use crate::progress::Bar;
@@ -136,9 +137,12 @@ fn load(dir: &std::path::Path) -> Result<credence::FittedModel> {
 pub fn predict(a: &PredictArgs) -> Result<()> {
     let model = load(&a.model)?;
     let enc = io::model_data(&model.record, &a.data, &a.apply, false, false)?;
-    let pred = model
-        .predict(&enc.data, a.seed)
+    let choice = class_prior::choice(a.class_prior.as_deref(), &model, &a.data)?;
+    let (pred, used) = class_prior::predict(&model, &enc.data, a.seed, choice.as_ref())
         .with_context(|| format!("predicting {}", a.data.display()))?;
+    if let Some(note) = model.record.class_prior_note(used.as_ref()) {
+        eprintln!("class prior: {note}");
+    }
     let mut columns = prediction_columns(&pred, &model.record);
     if enc.unseen.iter().any(|&u| u) {
         let flag = enc.unseen.iter().map(|&u| f64::from(u8::from(u))).collect();
@@ -160,10 +164,7 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
 
 /// The prediction table: regression `mean,std,epistemic_std,aleatoric_std`; classification
 /// `p_<class>…,predicted,entropy,mutual_information` with the model's class names.
-fn prediction_columns(
-    pred: &Predictive,
-    record: &credence::FitRecord,
-) -> Vec<(String, OutColumn)> {
+fn prediction_columns(pred: &Predictive, record: &credence::FitRecord) -> Vec<(String, OutColumn)> {
     let class_names = record.class_names();
     let num = |n: &str, v: Vec<f64>| (n.to_string(), OutColumn::Numbers(v));
     let sqrt = |v: Vec<f64>| v.into_iter().map(f64::sqrt).collect();
@@ -241,21 +242,23 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
     if data.rows == 0 {
         bail!("no rows to evaluate");
     }
-    let pred = model.predict(&data, a.seed)?;
+    let choice = class_prior::choice(a.class_prior.as_deref(), &model, &a.data)?;
+    let (pred, used) = class_prior::predict(&model, &data, a.seed, choice.as_ref())
+        .with_context(|| format!("predicting {}", a.data.display()))?;
+    let class_prior_note = model.record.class_prior_note(used.as_ref());
     let m = metrics_named(&pred, &data.y, &data.target_names)
         .with_context(|| format!("scoring {}", a.data.display()))?;
     let ood = match &a.ood {
         Some(path) => {
             let d = io::model_data(&model.record, path, &a.apply, false, a.output.json)?.data;
-            let po = model
-                .predict(&d, a.seed ^ 0x00d)
+            let po = class_prior::predict_under(&model, &d, a.seed ^ 0x00d, used.as_ref())
                 .with_context(|| format!("predicting {}", path.display()))?;
             Some(ood_metrics(&pred, &po).with_context(|| format!("scoring {}", path.display()))?)
         }
         None => None,
     };
     if a.output.json {
-        let v = serde_json::json!({ "method": model.record.method, "rows": data.rows, "metrics": m, "ood": ood, "priors": model.record.prior_summary });
+        let v = serde_json::json!({ "method": model.record.method, "rows": data.rows, "metrics": m, "ood": ood, "priors": model.record.prior_summary, "class_prior": used, "class_prior_note": class_prior_note });
         println!("{v}");
         return Ok(());
     }
@@ -266,6 +269,9 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
         data.rows,
         a.data.display()
     );
+    if let Some(note) = &class_prior_note {
+        println!("  class prior: {note}");
+    }
     match m {
         Metrics::Regression(r) => print_regression(&r, "  "),
         Metrics::MultiRegression(per) => {

@@ -589,3 +589,234 @@ fn render_in_chromium(html: &Path) {
         "the screenshot is nearly empty"
     );
 }
+
+#[test]
+fn class_prior_reweights_and_every_output_names_it() {
+    let t = tempfile::tempdir().unwrap();
+    let cfg = write(
+        t.path(),
+        "fast.toml",
+        "[model]\nhidden = [4]\n[training]\nepochs = 20\n",
+    );
+    let bc = repo().join("data/classification/breast_cancer.csv");
+    let (train, test) = (t.path().join("train.csv"), t.path().join("test.csv"));
+    let (tr, te) = (train.to_str().unwrap(), test.to_str().unwrap());
+    let s = ok(&[
+        "split",
+        "--data",
+        bc.to_str().unwrap(),
+        "--stratify",
+        "label",
+        "--test-fraction",
+        "0.5",
+        "--test-share",
+        "0=0.05",
+        "--train",
+        tr,
+        "--test",
+        te,
+    ]);
+    assert!(s.contains("188 test rows"), "{s}");
+    let model = t.path().join("model");
+    let m = model.to_str().unwrap();
+    ok(&[
+        "fit",
+        "--data",
+        tr,
+        "--target",
+        "label",
+        "--likelihood",
+        "categorical",
+        "--config",
+        &cfg,
+        "--method",
+        "map",
+        "--out",
+        m,
+        "--quiet",
+    ]);
+    let prior = repo().join("data/class_priors/breast_cancer_screening.toml");
+    let p = prior.to_str().unwrap();
+
+    // predict: the note on stderr; the probabilities move towards benign.
+    let o = credence(&["predict", "--model", m, "--data", te, "--class-prior", p]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("class prior: 0 = 0.0500, 1 = 0.9500 — factual: example screening population"),
+        "{err}"
+    );
+    let p_malignant = |csv: &str| -> Vec<f64> {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse::<f64>().unwrap())
+            .collect()
+    };
+    let adjusted = p_malignant(&String::from_utf8_lossy(&o.stdout));
+    let raw = p_malignant(&ok(&["predict", "--model", m, "--data", te]));
+    // Odds of malignant × (0.05/0.95)/(p₀/(1 − p₀)) with p₀ ≈ 0.37: lower on every row.
+    assert_eq!(adjusted.len(), 188);
+    for (a, r) in adjusted.iter().zip(&raw) {
+        assert!(*a < *r || *r < 1e-12, "{a} vs {r}");
+    }
+
+    // evaluate: text and JSON name the prior; estimate reports standard errors.
+    let s = ok(&["evaluate", "--model", m, "--data", te]);
+    assert!(
+        s.contains("class prior: the training prevalence, 0 = 0.37"),
+        "{s}"
+    );
+    let s = ok(&[
+        "evaluate",
+        "--model",
+        m,
+        "--data",
+        te,
+        "--class-prior",
+        "estimate",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(s.lines().last().unwrap()).unwrap();
+    assert_eq!(v["class_prior"]["provenance"]["kind"], "factual");
+    assert!(v["class_prior"]["std_errors"][0].as_f64().unwrap() > 0.0);
+    assert!(v["class_prior"]["provenance"]["note"]
+        .as_str()
+        .unwrap()
+        .contains("Saerens"));
+
+    // decide and report.
+    let dec = repo().join("data/decisions/breast_cancer_biopsy.toml");
+    let d = dec.to_str().unwrap();
+    let s = ok(&[
+        "decide",
+        "--model",
+        m,
+        "--decision",
+        d,
+        "--data",
+        te,
+        "--class-prior",
+        p,
+    ]);
+    assert!(s.contains("class prior: 0 = 0.0500"), "{s}");
+    let s = ok(&[
+        "decide",
+        "--model",
+        m,
+        "--decision",
+        d,
+        "--data",
+        te,
+        "--class-prior",
+        p,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(s.lines().last().unwrap()).unwrap();
+    assert_eq!(v["class_prior"]["probs"][0], 0.05);
+    let html = t.path().join("r.html");
+    ok(&[
+        "report",
+        "--model",
+        m,
+        "--data",
+        te,
+        "--out",
+        html.to_str().unwrap(),
+        "--no-compare",
+        "--class-prior",
+        p,
+    ]);
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert!(h.contains("class prior") && h.contains("example screening population"));
+
+    // Bad files: the file and the key are named.
+    let bad = write(
+        t.path(),
+        "bad.toml",
+        "0 = 0.1\n1 = 0.8\nprovenance = { kind = \"factual\", source = \"s\" }\n",
+    );
+    fails(
+        &["predict", "--model", m, "--data", te, "--class-prior", &bad],
+        &["bad.toml", "sum to 0.9"],
+    );
+    let bad = write(
+        t.path(),
+        "bad2.toml",
+        "0 = 0.1\nmalignant = 0.9\nprovenance = { kind = \"factual\", source = \"s\" }\n",
+    );
+    fails(
+        &[
+            "evaluate",
+            "--model",
+            m,
+            "--data",
+            te,
+            "--class-prior",
+            &bad,
+        ],
+        &["bad2.toml", "'malignant' is not a class"],
+    );
+    fails(
+        &[
+            "predict",
+            "--model",
+            m,
+            "--data",
+            te,
+            "--class-prior",
+            "missing.toml",
+        ],
+        &["missing.toml"],
+    );
+
+    // A model.json written before the training prevalence was recorded still loads; its
+    // outputs say so, and a class prior asks for a refit.
+    let json = model.join("model.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(record
+        .as_object_mut()
+        .unwrap()
+        .remove("class_prevalence")
+        .is_some());
+    std::fs::write(&json, serde_json::to_string(&record).unwrap()).unwrap();
+    let s = ok(&["evaluate", "--model", m, "--data", te]);
+    assert!(
+        s.contains("class prior: the training prevalence (not recorded"),
+        "{s}"
+    );
+    fails(
+        &["predict", "--model", m, "--data", te, "--class-prior", p],
+        &["refit"],
+    );
+
+    // A regression model refuses a class prior.
+    let y = yacht_csv(t.path(), 60);
+    let rm = t.path().join("reg");
+    ok(&[
+        "fit",
+        "--data",
+        y.to_str().unwrap(),
+        "--target",
+        "resistance",
+        "--config",
+        &cfg,
+        "--method",
+        "map",
+        "--out",
+        rm.to_str().unwrap(),
+        "--quiet",
+    ]);
+    fails(
+        &[
+            "predict",
+            "--model",
+            rm.to_str().unwrap(),
+            "--data",
+            y.to_str().unwrap(),
+            "--class-prior",
+            p,
+        ],
+        &["--class-prior", "regression"],
+    );
+}

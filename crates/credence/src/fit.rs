@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::infer::{self, Method, Posterior, Progress};
 use crate::model::ModelSpec;
 use crate::nn::Mlp;
-use crate::predict::Predictive;
+pub use crate::predict::class_prior::ClassPriorChoice;
+use crate::predict::{class_prior, ClassPrior, Predictive};
 use crate::prior::{PriorSet, NO_PRIOR};
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +81,10 @@ pub struct FitRecord {
     /// names); absent for fits made from numeric arrays and in records written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<Schema>,
+    /// Share of each class among the training rows (classifiers; absent in records written
+    /// before it existed): the base rates the model's probabilities assume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_prevalence: Option<Vec<f64>>,
 }
 
 impl FitRecord {
@@ -146,6 +151,28 @@ impl FitRecord {
             });
         }
         Ok(data)
+    }
+
+    /// One line on the class prior behind a classifier's probabilities (`None` for a
+    /// regression): the deployment prior `used`, else the training prevalence.
+    pub fn class_prior_note(&self, used: Option<&ClassPrior>) -> Option<String> {
+        matches!(self.task, Task::Classification { .. }).then(|| {
+            class_prior::describe_used(used, &self.class_names(), self.class_prevalence.as_deref())
+        })
+    }
+
+    /// The training class prevalence, or an error naming why it is missing.
+    pub fn training_prevalence(&self) -> Result<&[f64]> {
+        if !matches!(self.task, Task::Classification { .. }) {
+            return Err(Error::Invalid(
+                "a class prior applies to classifiers; this model is a regression".into(),
+            ));
+        }
+        self.class_prevalence.as_deref().ok_or_else(|| {
+            Error::Invalid(
+                "the model was saved before Credence recorded the training class prevalence; refit it to use a class prior".into(),
+            )
+        })
     }
 }
 
@@ -740,7 +767,20 @@ fn fit_inner(
             crate::explain::Information::unavailable(format!("could not be measured: {e}"))
         }),
     );
+    let class_prevalence = match task {
+        Task::Classification { classes } => {
+            let mut counts = vec![0.0; classes];
+            for &y in &data.y {
+                if let Some(c) = counts.get_mut(y as usize) {
+                    *c += 1.0 / data.rows as f64;
+                }
+            }
+            Some(counts)
+        }
+        Task::Regression => None,
+    };
     let record = FitRecord {
+        class_prevalence,
         information,
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         method: opts.method.name().to_string(),
@@ -779,6 +819,24 @@ fn fit_inner(
 }
 
 impl FittedModel {
+    /// Predictive re-weighted to a deployment class prevalence, and the prevalence used.
+    pub fn predict_with_class_prior(
+        &self,
+        data: &Dataset,
+        seed: u64,
+        choice: &ClassPriorChoice,
+    ) -> Result<(Predictive, ClassPrior)> {
+        let train = self.record.training_prevalence()?;
+        let pred = self.predict(data, seed)?;
+        let prior = match choice {
+            ClassPriorChoice::Given(p) => p.clone(),
+            ClassPriorChoice::Estimate(source) => {
+                class_prior::estimate(&pred, train, &self.record.class_names(), source)?
+            }
+        };
+        Ok((class_prior::adjust(&pred, train, &prior)?, prior))
+    }
+
     /// Predictive at raw (unstandardised) inputs, in the target's original units.
     pub fn predict(&self, data: &Dataset, seed: u64) -> Result<Predictive> {
         let x = self.record.standardizer.transform_x(data)?;

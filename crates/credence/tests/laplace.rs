@@ -717,6 +717,7 @@ fn online_tuning_runs_end_to_end_through_fit() {
         compare: false,
         extra_rows: Vec::new(),
         seed: 0,
+        class_prior: None,
     })
     .unwrap();
     assert!(html.contains("log evidence during online tuning"));

@@ -16,6 +16,6 @@ pub use read::{
     is_parquet, parse_csv, parse_whitespace, read_csv, read_table, read_whitespace, ReadOptions,
 };
 pub use schema::{MissingPolicy, Schema, SchemaOptions, UnknownLevel};
-pub use split::{stratified_split, train_test_split};
+pub use split::{stratified_split, subsample_to_share, train_test_split};
 pub use standardize::{ConstantColumn, Standardizer};
 pub use table::{Column, Table};

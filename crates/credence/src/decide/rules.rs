@@ -249,6 +249,7 @@ provenance = { kind = "value", source = "clinic policy", holder = "oncology boar
             rows: 2,
             classes: 2,
             members: vec![vec![0.04, 0.96, 0.10, 0.90]],
+            mean: None,
         });
         let d = decide(&pred, &spec, 0).unwrap();
         assert_eq!(d[0].action, "monitor");

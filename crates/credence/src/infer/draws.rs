@@ -119,6 +119,7 @@ impl<'a> PredictiveBuilder<'a> {
                 rows: self.rows,
                 classes: lik.classes(),
                 members: self.members,
+                mean: None,
             });
         }
         let family = match lik {

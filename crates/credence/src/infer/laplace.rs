@@ -19,7 +19,9 @@ use crate::nn::curvature::{
 };
 use crate::nn::{GroupKind, Mlp};
 use crate::optim::Adam;
-use crate::predict::{ClassPredictive, NoiseFamily, Predictive, RegressionPredictive};
+use crate::predict::{
+    logit_gaussian_members, ClassPredictive, NoiseFamily, Predictive, RegressionPredictive,
+};
 use crate::prior::{Prior, PriorSet, Provenance, ResolvedPriors};
 use crate::rng::{self, Rng};
 use serde::Serialize;
@@ -67,7 +69,7 @@ pub enum CurvatureKind {
 #[serde(rename_all = "kebab-case")]
 pub enum LaplacePredictive {
     /// Linearised network: closed form for regression (`f_map`, `JΣJᵀ`), probit approximation
-    /// for classification.
+    /// for classification (its epistemic split from draws of the linearised logits).
     Glm,
     /// Sample weights from the Gaussian and run the network.
     Mc,
@@ -1013,6 +1015,11 @@ impl LaplacePosterior {
     }
 }
 
+/// Draws of the linearised logits N(f*, JΣJᵀ) per row behind the GLM classification
+/// predictive's epistemic split (mutual information, expected entropy); its mean
+/// probabilities stay the probit approximation.
+const GLM_CLASS_DRAWS: usize = 256;
+
 /// Quantile nodes of the log-scale output in [`het_glm_predictive`].
 const HET_NODES: usize = 32;
 
@@ -1126,7 +1133,15 @@ impl Posterior for LaplacePosterior {
                 Predictive::Classification(ClassPredictive {
                     rows,
                     classes: 2,
-                    members: vec![probs],
+                    members: logit_gaussian_members(
+                        &spec.likelihood,
+                        &f,
+                        &v,
+                        rows,
+                        GLM_CLASS_DRAWS,
+                        r,
+                    )?,
+                    mean: Some(probs),
                 })
             }
             LikKind::Categorical(k) => {
@@ -1144,7 +1159,15 @@ impl Posterior for LaplacePosterior {
                 Predictive::Classification(ClassPredictive {
                     rows,
                     classes: k,
-                    members: vec![probs],
+                    members: logit_gaussian_members(
+                        &spec.likelihood,
+                        &f,
+                        &v,
+                        rows,
+                        GLM_CLASS_DRAWS,
+                        r,
+                    )?,
+                    mean: Some(probs),
                 })
             }
         })

@@ -1,10 +1,12 @@
 //! The predictive distribution at new inputs, the same for every inference method: an
 //! equal-weight mixture of per-draw predictions, split into epistemic and aleatoric parts.
 
+pub mod class_prior;
 mod classification;
 mod regression;
 
-pub use classification::ClassPredictive;
+pub use class_prior::ClassPrior;
+pub use classification::{logit_gaussian_members, ClassPredictive};
 pub use regression::{NoiseFamily, RegressionPredictive};
 
 /// Predictive distribution at a set of rows.

@@ -10,7 +10,8 @@ use crate::eval::{metrics, Metrics};
 use crate::fit::{config_of, fit, FitOptions, FittedModel};
 use crate::infer::{predict_draws, Method, Silent};
 use crate::plot::{histogram, line_plot, Histogram, LinePlot, Series};
-use crate::predict::Predictive;
+use crate::predict::class_prior::adjust;
+use crate::predict::{ClassPrior, Predictive};
 use crate::rng;
 
 /// Section ids, in order (the tests check each is present).
@@ -43,6 +44,17 @@ pub struct ReportInput<'a> {
     pub extra_rows: Vec<(String, Metrics)>,
     /// Seed.
     pub seed: u64,
+    /// Deployment class prevalence that re-weights a classifier's probabilities, if any.
+    pub class_prior: Option<&'a ClassPrior>,
+}
+
+/// A model's predictive at `data`, re-weighted to the report's class prior when there is one.
+fn predict_at(inp: &ReportInput<'_>, model: &FittedModel, data: &Dataset) -> Result<Predictive> {
+    let pred = model.predict(data, inp.seed)?;
+    match inp.class_prior {
+        Some(cp) => adjust(&pred, model.record.training_prevalence()?, cp),
+        None => Ok(pred),
+    }
 }
 
 fn fmt(v: f64) -> String {
@@ -107,6 +119,9 @@ fn summary(inp: &ReportInput<'_>, m: &Metrics) -> String {
             format!("{} ({} rows)", inp.data.source, inp.data.rows),
         ],
     ];
+    if let Some(note) = r.class_prior_note(inp.class_prior) {
+        rows.push(vec!["class prior".into(), note]);
+    }
     for (k, v) in metric_rows(m) {
         rows.push(vec![k, fmt(v)]);
     }
@@ -305,7 +320,7 @@ fn predictive_band(inp: &ReportInput<'_>) -> Result<String> {
         rows: grid,
         ..d.clone()
     };
-    let pred = inp.model.predict(&gd, inp.seed)?;
+    let pred = predict_at(inp, inp.model, &gd)?;
     let name = &d.feature_names[f];
     let note = format!(
         "Input '{name}' varies over its observed range; the other inputs are held at their means."
@@ -788,7 +803,7 @@ fn comparison(inp: &ReportInput<'_>, own: &Metrics) -> String {
                         strict_columns: false,
                     },
                 )?;
-                metrics(&fitted.predict(inp.data, inp.seed)?, &inp.data.y)
+                metrics(&predict_at(inp, &fitted, inp.data)?, &inp.data.y)
             })();
             match outcome {
                 Ok(mm) => {
@@ -873,7 +888,7 @@ pub fn build(inp: &ReportInput<'_>) -> Result<String> {
     if inp.model.record.model.targets() > 1 {
         return Err(crate::predict::one_target_only("the report"));
     }
-    let pred = inp.model.predict(inp.data, inp.seed)?;
+    let pred = predict_at(inp, inp.model, inp.data)?;
     let m = metrics(&pred, &inp.data.y)?;
     let mut body = String::new();
     body.push_str(&summary(inp, &m));
