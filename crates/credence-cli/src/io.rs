@@ -3,7 +3,7 @@
 use crate::cli::{ApplyArgs, ColumnArgs};
 use anyhow::{Context, Result};
 use credence::config::Config;
-use credence::data::parquet::{write_parquet, OutColumn};
+use credence::data::parquet::{table_columns, write_parquet};
 use credence::data::{
     read_table, Column, MissingPolicy, ReadOptions, SchemaOptions, Table, UnknownLevel,
 };
@@ -174,22 +174,7 @@ pub fn split(a: &crate::cli::SplitArgs) -> Result<()> {
     for (rows, path) in [(&train, &a.train), (&test, &a.test)] {
         let part = t.take_rows(rows);
         if credence::data::is_parquet(path) {
-            let cols: Vec<(String, OutColumn)> = part
-                .names
-                .iter()
-                .zip(&part.columns)
-                .map(|(n, c)| {
-                    let col = match c {
-                        Column::Numeric(v) => OutColumn::Numbers(v.clone()),
-                        _ => OutColumn::Text(
-                            (0..part.rows())
-                                .map(|r| c.cell_text(r).unwrap_or_default())
-                                .collect(),
-                        ),
-                    };
-                    (n.clone(), col)
-                })
-                .collect();
+            let cols = table_columns(&part);
             write_parquet(path, &cols).with_context(|| format!("writing {}", path.display()))?;
             continue;
         }

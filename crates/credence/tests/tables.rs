@@ -2,7 +2,7 @@
 //! re-applied at predict time, Parquet beside CSV, and every bad input's message.
 
 use credence::config::Config;
-use credence::data::parquet::{read_parquet, write_parquet, OutColumn};
+use credence::data::parquet::{read_parquet, table_columns, write_parquet};
 use credence::data::{
     parse_csv, MissingPolicy, ReadOptions, Schema, SchemaOptions, Table, UnknownLevel,
 };
@@ -257,22 +257,7 @@ fn parquet_and_csv_give_identical_fits() {
     let csv = table(&text);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("people.parquet");
-    let cols: Vec<(String, OutColumn)> = csv
-        .names
-        .iter()
-        .zip(&csv.columns)
-        .map(|(n, c)| {
-            let col = match c {
-                credence::data::Column::Numeric(v) => OutColumn::Numbers(v.clone()),
-                _ => OutColumn::Text(
-                    (0..csv.rows())
-                        .map(|r| c.cell_text(r).unwrap_or_else(|| "NA".into()))
-                        .collect(),
-                ),
-            };
-            (n.clone(), col)
-        })
-        .collect();
+    let cols = table_columns(&csv);
     write_parquet(&path, &cols).unwrap();
     let pq = read_parquet(&path, &ReadOptions::default()).unwrap();
     // (Debug text, since NaN marks the missing cell and NaN != NaN.)

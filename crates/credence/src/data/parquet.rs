@@ -248,6 +248,26 @@ pub enum OutColumn {
     Text(Vec<String>),
 }
 
+/// A table's columns for writing: numbers as numbers, booleans and text as text (a missing
+/// cell as an empty string, which reads back as missing).
+pub fn table_columns(t: &Table) -> Vec<(String, OutColumn)> {
+    t.names
+        .iter()
+        .zip(&t.columns)
+        .map(|(n, c)| {
+            let col = match c {
+                Column::Numeric(v) => OutColumn::Numbers(v.clone()),
+                _ => OutColumn::Text(
+                    (0..t.rows())
+                        .map(|r| c.cell_text(r).unwrap_or_default())
+                        .collect(),
+                ),
+            };
+            (n.clone(), col)
+        })
+        .collect()
+}
+
 /// Writes named columns as a Parquet file (snappy pages), atomically.
 pub fn write_parquet(path: &Path, columns: &[(String, OutColumn)]) -> Result<()> {
     let fields: Vec<Field> = columns
