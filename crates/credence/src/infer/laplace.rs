@@ -1122,43 +1122,36 @@ impl Posterior for LaplacePosterior {
                 Predictive::Regression(het_glm_predictive(&f, &v, rows)?)
             }
             LikKind::GaussianTargets(_) => targets_glm_predictive(spec, &self.theta, &f, &v, rows)?,
-            LikKind::Bernoulli => {
-                let probs: Vec<f64> = (0..rows)
-                    .flat_map(|n| {
-                        let z = f[n] / (1.0 + std::f64::consts::PI * v[n] / 8.0).sqrt();
-                        let p = crate::nn::activation_fns::sigmoid(z);
-                        [1.0 - p, p]
-                    })
-                    .collect();
+            LikKind::Bernoulli | LikKind::Categorical(_) => {
+                // Probit-approximated mean probabilities; epistemic quantities from draws of the
+                // linearised logits.
+                let probit = |n: usize, c: usize, var: f64| {
+                    f[n * kk + c] / (1.0 + std::f64::consts::PI * var / 8.0).sqrt()
+                };
+                let (classes, probs) = match kind {
+                    LikKind::Categorical(k) => {
+                        let mut probs = vec![0.0; rows * k];
+                        for n in 0..rows {
+                            let z: Vec<f64> = (0..k)
+                                .map(|c| probit(n, c, v[n * kk * kk + c * kk + c]))
+                                .collect();
+                            spec.likelihood.probs(&z, &mut probs[n * k..(n + 1) * k]);
+                        }
+                        (k, probs)
+                    }
+                    _ => {
+                        let probs = (0..rows)
+                            .flat_map(|n| {
+                                let p = crate::nn::activation_fns::sigmoid(probit(n, 0, v[n]));
+                                [1.0 - p, p]
+                            })
+                            .collect();
+                        (2, probs)
+                    }
+                };
                 Predictive::Classification(ClassPredictive {
                     rows,
-                    classes: 2,
-                    members: logit_gaussian_members(
-                        &spec.likelihood,
-                        &f,
-                        &v,
-                        rows,
-                        GLM_CLASS_DRAWS,
-                        r,
-                    )?,
-                    mean: Some(probs),
-                })
-            }
-            LikKind::Categorical(k) => {
-                let mut probs = vec![0.0; rows * k];
-                for n in 0..rows {
-                    let z: Vec<f64> = (0..k)
-                        .map(|c| {
-                            f[n * kk + c]
-                                / (1.0 + std::f64::consts::PI * v[n * kk * kk + c * kk + c] / 8.0)
-                                    .sqrt()
-                        })
-                        .collect();
-                    spec.likelihood.probs(&z, &mut probs[n * k..(n + 1) * k]);
-                }
-                Predictive::Classification(ClassPredictive {
-                    rows,
-                    classes: k,
+                    classes,
                     members: logit_gaussian_members(
                         &spec.likelihood,
                         &f,
