@@ -41,6 +41,12 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// `credence evaluate --json` on a model folder and a data file, parsed.
+fn evaluate_json(model: &str, data: &str) -> serde_json::Value {
+    let out = ok(&["evaluate", "--model", model, "--data", data, "--json"]).0;
+    serde_json::from_str(out.trim()).unwrap()
+}
+
 const FAST: &str = "[model]\nhidden = [10]\n[training]\nepochs = 40\n";
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
@@ -253,12 +259,7 @@ fn penguins_slice_classifies_species_by_name_and_regresses_body_mass() {
             &m,
             "--quiet",
         ]);
-        let v: serde_json::Value = serde_json::from_str(
-            ok(&["evaluate", "--model", &m, "--data", &te, "--json"])
-                .0
-                .trim(),
-        )
-        .unwrap();
+        let v = evaluate_json(&m, &te);
         let acc = v["metrics"]["accuracy"].as_f64().unwrap();
         assert!(acc > 0.9, "{method}: accuracy {acc}");
     }
@@ -308,12 +309,7 @@ fn penguins_slice_classifies_species_by_name_and_regresses_body_mass() {
         &m,
         "--quiet",
     ]);
-    let v: serde_json::Value = serde_json::from_str(
-        ok(&["evaluate", "--model", &m, "--data", &te, "--json"])
-            .0
-            .trim(),
-    )
-    .unwrap();
+    let v = evaluate_json(&m, &te);
     let rmse = v["metrics"]["rmse"].as_f64().unwrap();
     assert!(rmse < 450.0, "body mass RMSE {rmse} g");
 }

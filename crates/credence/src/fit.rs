@@ -120,10 +120,14 @@ impl FitRecord {
                     .iter()
                     .map(|f| table.column_index(f))
                     .collect::<Result<Vec<_>>>()?;
-                let target = if with_target {
-                    table.column_index(&self.data.target)?
-                } else {
-                    features[0]
+                let target = match (with_target, features.first()) {
+                    (true, _) => table.column_index(&self.data.target)?,
+                    (false, Some(&f)) => f,
+                    (false, None) => {
+                        return Err(Error::Invalid(
+                            "the model records no feature columns; is model.json damaged?".into(),
+                        ))
+                    }
                 };
                 let mut data = Dataset::from_indices(table, &features, target, None)?;
                 data.target_names = vec![self.data.target.clone()];

@@ -543,15 +543,15 @@ impl Schema {
                     .map(|t| t.name.as_str()),
             )
             .collect();
-        for (i, t) in self.targets.iter().enumerate() {
-            if with_target && table.column_index(&t.name).is_err() {
+        for t in self.targets.iter().filter(|_| with_target) {
+            if table.column_index(&t.name).is_err() {
                 return Err(Error::data(
                     &table.source,
                     None,
                     Some(t.name.clone()),
                     format!(
                         "scoring needs the target column '{}', which the data lacks",
-                        self.targets[i].name
+                        t.name
                     ),
                 ));
             }

@@ -91,21 +91,6 @@ pub struct Table {
 }
 
 impl Table {
-    /// Builds an all-numeric table from row-major values (for tests and generated data).
-    pub fn from_numeric(source: &str, names: Vec<String>, values: &[f64]) -> Table {
-        let cols = names.len().max(1);
-        let rows = values.len() / cols;
-        let columns = (0..names.len())
-            .map(|c| Column::Numeric((0..rows).map(|r| values[r * cols + c]).collect()))
-            .collect();
-        Table {
-            source: source.to_string(),
-            names,
-            columns,
-            lines: (1..=rows).map(|r| r + 1).collect(),
-        }
-    }
-
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.lines.len()
