@@ -245,7 +245,32 @@ fn credence_nuts(a: &NutsBenchArgs, seed: u64) -> Result<EssRun> {
     if a.config.is_none() {
         config.model.hidden = vec![folder.n_hidden];
     }
-    for (k, v) in [("chains", 1), ("warmup", 500), ("draws", 500)] {
+    if config.priors.is_none() {
+        // The peer's model (NumPyro script): Gamma(6, 6) on the noise precision, not Credence's
+        // default half-normal on σ, so both samplers see the same posterior.
+        let mut p = credence::PriorSet::default_priors();
+        for q in &mut p.priors {
+            if q.params == "noise" {
+                q.distribution = credence::dist::Dist::Gamma {
+                    shape: 6.0,
+                    rate: 6.0,
+                };
+                q.on = credence::prior::NoiseParam::Precision;
+                q.provenance = credence::Provenance::default_with(
+                    "the NumPyro peer's model (PBP's prior)",
+                    "Gamma(6, 6) on the noise precision, as in ../shared/peers/uci/nuts_numpyro.py",
+                );
+            }
+        }
+        config.priors = Some(p);
+    }
+    // NumPyro's defaults: one chain, tree depth ≤ 10.
+    for (k, v) in [
+        ("chains", 1),
+        ("warmup", 500),
+        ("draws", 500),
+        ("max_depth", 10),
+    ] {
         config
             .inference
             .entry(k.to_string())

@@ -62,6 +62,19 @@ pub struct DemoArgs {
     /// Folder for the demo's report.
     #[arg(long, default_value = "credence-demo")]
     pub out: PathBuf,
+    /// Rows in each small training set (drawn from split 0's training rows).
+    #[arg(long, default_value_t = 40)]
+    pub small_rows: usize,
+    /// Seeded small training sets.
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Methods, comma-separated; the last one decides and is reported (MLE first is the baseline).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "mle,map,laplace,ensemble,nuts"
+    )]
+    pub methods: Vec<String>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -504,7 +517,7 @@ pub struct NutsBenchArgs {
     /// Test points at which the ESS of the predictive mean is measured.
     #[arg(long, default_value_t = 5)]
     pub test_points: usize,
-    /// Config file (model, priors); default: the UCI network with Credence's default priors.
+    /// Config file (model, priors); default: the peer's model (the UCI network, N(0, 1) weights, Gamma(6, 6) on the noise precision).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Python with jax and numpyro: also run NumPyro NUTS on the same split and seeds.
@@ -528,13 +541,13 @@ pub struct NutsBenchArgs {
 /// of the same name.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SamplerArgs {
-    /// Chains run in parallel (default 4).
+    /// Chains run in parallel (default 2; SGLD/SGHMC 4).
     #[arg(long)]
     pub chains: Option<usize>,
-    /// Warm-up iterations per chain (NUTS/HMC; default 1000).
+    /// Warm-up iterations per chain (NUTS/HMC; default 300).
     #[arg(long)]
     pub warmup: Option<usize>,
-    /// Draws kept per chain (NUTS/HMC; default 1000).
+    /// Draws kept per chain (NUTS/HMC; default 300).
     #[arg(long)]
     pub draws: Option<usize>,
     /// Keep every n-th iteration (NUTS/HMC) or epoch (SGLD/SGHMC).
@@ -543,7 +556,7 @@ pub struct SamplerArgs {
     /// Target acceptance of the step-size adaptation (default 0.8).
     #[arg(long)]
     pub target_accept: Option<f64>,
-    /// Maximum NUTS tree depth (default 10).
+    /// Maximum NUTS tree depth (default 8).
     #[arg(long)]
     pub max_depth: Option<usize>,
     /// Leapfrog steps per HMC iteration (default 32).

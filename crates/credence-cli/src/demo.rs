@@ -1,5 +1,7 @@
-//! `credence demo`: MLE, MAP and a Bayesian method side by side on the bundled Boston housing
-//! data, a decision under a bundled value file, and the HTML report.
+//! `credence demo`: when do priors matter? MLE, MAP, Laplace, an ensemble and NUTS at their
+//! defaults on the bundled Boston housing data, fitted on a few rows (seeded draws) and on all of
+//! split 0's training rows, with a reading of each table; a decision under a bundled value file;
+//! the HTML report.
 
 use crate::cli::DemoArgs;
 use crate::io;
@@ -8,18 +10,15 @@ use anyhow::{Context, Result};
 use credence::config::Config;
 use credence::data::{parse_whitespace, Dataset};
 use credence::decide::{decide, DecisionSpec, DecisionSummary};
-use credence::eval::{metrics, regression_metrics};
-use credence::fit::{fit, FitOptions};
+use credence::eval::data_size::{self, DataSizeOptions};
+use credence::eval::metrics;
 use credence::report::{build, ReportInput};
-use credence::{Method, Predictive};
+use credence::Method;
 
 const DATA: &str = include_str!("../../../data/bostonHousing/data.txt");
 const TRAIN: &str = include_str!("../../../data/bostonHousing/index_train_0.txt");
 const TEST: &str = include_str!("../../../data/bostonHousing/index_test_0.txt");
 const VALUES: &str = include_str!("../../../data/decisions/boston_audit.toml");
-
-/// The Bayesian methods the demo shows beside MLE and MAP; the last one decides and is reported.
-const BAYESIAN: [Method; 2] = [Method::Laplace, Method::Ensemble];
 
 fn indices(text: &str) -> Vec<usize> {
     text.split_whitespace()
@@ -46,49 +45,38 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         d.feature_names = names.iter().map(|s| s.to_string()).collect();
         d.target_names = vec!["MEDV".into()];
     }
-    let config = Config::default();
-    // Laplace over all weights with the full GGN, prior precision per layer and noise tuned by
-    // the evidence (the settings of the README's UCI table).
-    let mut laplace_config = Config::default();
-    for (k, v) in [
-        ("hessian", "full"),
-        ("subset", "all"),
-        ("prior_groups", "layer"),
-        ("tune", "post-hoc"),
-    ] {
-        laplace_config
-            .inference
-            .insert(k.into(), toml::Value::String(v.into()));
+    let methods = a
+        .methods
+        .iter()
+        .map(|m| Method::parse(m))
+        .collect::<credence::Result<Vec<_>>>()?;
+    if methods.is_empty() {
+        anyhow::bail!("--methods is empty; name at least one method, e.g. mle,map,laplace");
     }
     let bar = Bar::new(!a.output.json && !a.output.quiet);
-    let mut rows = Vec::new();
-    for method in [Method::Mle, Method::Map, BAYESIAN[0], BAYESIAN[1]] {
-        let opts = FitOptions {
-            method,
-            seed: a.seed,
-            progress: &bar,
-            strict_columns: false,
-        };
-        let cfg = if method == Method::Laplace {
-            &laplace_config
-        } else {
-            &config
-        };
-        let model = fit(&train, cfg, opts).with_context(|| format!("fitting {}", method.name()))?;
-        let Predictive::Regression(p) = model.predict(&test, a.seed)? else {
-            unreachable!("regression")
-        };
-        rows.push((model, regression_metrics(&p, &test.y)));
-    }
+    let options = DataSizeOptions {
+        methods,
+        small_rows: a.small_rows,
+        repeats: a.repeats,
+        seed: a.seed,
+    };
+    // Every method at its defaults (docs/DEFAULTS.md): no config.
+    let t0 = std::time::Instant::now();
+    let (study, models) = data_size::study(&train, &test, &Config::default(), &options, &bar)
+        .context("comparing the methods on few and on all rows")?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let rows = models;
     let spec = DecisionSpec::parse("bundled data/decisions/boston_audit.toml", VALUES)?;
-    let bayes = &rows[3].0;
+    let Some(bayes) = rows.last() else {
+        anyhow::bail!("no method was fitted");
+    };
     let decisions = decide(&bayes.predict(&test, a.seed)?, &spec, a.seed)?;
     let summary = DecisionSummary::of(&decisions);
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let report_path = a.out.join("report.html");
-    let extra = rows[..3]
+    let extra = rows[..rows.len() - 1]
         .iter()
-        .map(|(m, _)| {
+        .map(|m| {
             Ok((
                 m.record.method.clone(),
                 metrics(&m.predict(&test, a.seed)?, &test.y)?,
@@ -104,42 +92,64 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         extra_rows: extra,
         seed: a.seed,
         class_prior: None,
+        data_size: Some(&study),
     })?;
     credence::artifact::write_atomic(&report_path, html.as_bytes())
         .with_context(|| format!("writing {}", report_path.display()))?;
     if a.output.json {
-        let v: Vec<_> = rows
-            .iter()
-            .map(|(m, r)| serde_json::json!({"method": m.record.method, "priors": m.record.prior_summary, "test_rmse": r.rmse, "test_ll": r.log_lik}))
-            .collect();
         println!(
             "{}",
-            serde_json::json!({ "dataset": "bostonHousing", "split": 0, "results": v, "decisions": summary, "report": report_path })
+            serde_json::json!({
+                "dataset": "bostonHousing",
+                "split": 0,
+                "study": study,
+                "priors": rows.iter().map(|m| serde_json::json!({"method": m.record.method, "priors": m.record.prior_summary})).collect::<Vec<_>>(),
+                "decisions": summary,
+                "report": report_path,
+                "seconds": seconds,
+            })
         );
         return Ok(());
     }
-    println!("Credence demo: Boston housing (bundled), UCI split 0: {} training rows, {} test rows, 13 features", train.rows, test.rows);
-    println!("Network 13 → 50 tanh → 1, Gaussian likelihood with learned noise.\n");
     println!(
-        "{:<10} {:>10} {:>10}   prior",
-        "method", "test RMSE", "test LL"
+        "Credence demo: Boston housing (bundled), UCI split 0: {} training rows, {} test rows, 13 features",
+        train.rows, test.rows
     );
-    for (m, r) in &rows {
+    println!("Every method at its defaults (no config; docs/DEFAULTS.md), network 13 → 50 tanh → output.\n");
+    let small_ll = format!("{} rows: LL ± se", study.small_rows);
+    let full_ll = format!("{} rows: LL", study.full_rows);
+    println!(
+        "{:<10} {:>10} {:>18}   {:>10} {:>12}   prior",
+        "method", "RMSE", small_ll, "RMSE", full_ll
+    );
+    for (s, m) in study.methods.iter().zip(&rows) {
         let prior = if m.record.priors.is_some() {
             "see below"
         } else {
             credence::prior::NO_PRIOR
         };
         println!(
-            "{:<10} {:>10.3} {:>10.3}   {}",
-            m.record.method, r.rmse, r.log_lik, prior
+            "{:<10} {:>10.3} {:>10.3} ± {:<5.3}   {:>10.3} {:>12.3}   {}",
+            s.method,
+            s.small_mean.rmse,
+            s.small_mean.ll,
+            s.small_ll_se,
+            s.full.rmse,
+            s.full.ll,
+            prior
         );
     }
     println!(
-        "\nRMSE in $1000s; LL = mean log predictive density per test point (higher is better)."
+        "\nFew rows: mean over {} seeded draws of {} training rows; all rows: split 0's {}. Same {} test rows.",
+        study.repeats, study.small_rows, study.full_rows, study.test_rows
     );
+    println!(
+        "RMSE in $1000s; LL = mean log predictive density per test point (higher is better).\n"
+    );
+    println!("Reading: {}", study.small_reading);
+    println!("Reading: {}", study.full_reading);
     println!("\nPriors and their provenance:");
-    for (m, _) in &rows {
+    for m in &rows {
         io::print_priors(&m.record);
     }
     println!(
@@ -159,6 +169,10 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         summary.mean_expected_loss,
         summary.mean_evpi
     );
-    println!("\nReport: {}", report_path.display());
+    println!(
+        "\nReport: {} ({seconds:.0} s for {} fits)",
+        report_path.display(),
+        study.methods.len() * (study.repeats + 1)
+    );
     Ok(())
 }

@@ -52,6 +52,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         extra_rows: Vec::new(),
         seed: a.seed,
         class_prior: used.as_ref(),
+        data_size: None,
     })?;
     artifact::write_atomic(&a.out, html.as_bytes())
         .with_context(|| format!("writing {}", a.out.display()))?;

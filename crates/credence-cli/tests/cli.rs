@@ -378,23 +378,49 @@ fn demo_runs_and_reports_priors() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("demo");
     let o = out.to_str().unwrap();
-    let s = ok(&["demo", "--quiet", "--out", o]);
+    // Fewer fits than the real demo (which adds NUTS and 5 draws) to keep the test fast.
+    let few = ["--repeats", "2", "--methods", "mle,map,laplace,ensemble"];
+    let s = ok(&[&["demo", "--quiet", "--out", o][..], &few].concat());
     assert!(s.contains("no prior (maximum likelihood)"), "{s}");
     assert!(s.contains("provenance: default"), "{s}");
+    assert!(s.contains("chosen on the UCI benchmark"), "{s}");
     assert!(s.contains("Decision under values"), "{s}");
+    // Both tables and both readings, naming the row counts.
+    assert!(
+        s.contains("40 rows: LL") && s.contains("455 rows: LL"),
+        "{s}"
+    );
+    assert_eq!(s.matches("Reading: with ").count(), 2, "{s}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     check_report(&html);
-    let j = ok(&["demo", "--json", "--out", o]);
+    assert!(
+        html.contains("When the prior matters"),
+        "the report shows the same study"
+    );
+    let j = ok(&[&["demo", "--json", "--out", o][..], &few].concat());
     let v: serde_json::Value = serde_json::from_str(j.lines().last().unwrap()).unwrap();
-    let methods: Vec<&str> = v["results"]
+    let methods: Vec<&str> = v["study"]["methods"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["method"].as_str().unwrap())
         .collect();
-    assert_eq!(&methods[..2], ["mle", "map"]);
-    assert_eq!(methods.len(), 4, "MLE, MAP and two Bayesian methods");
+    assert_eq!(methods, ["mle", "map", "laplace", "ensemble"]);
+    for m in v["study"]["methods"].as_array().unwrap() {
+        assert_eq!(m["small"].as_array().unwrap().len(), 2);
+        assert!(m["full"]["ll"].as_f64().unwrap().is_finite());
+    }
+    assert_eq!(v["study"]["small_rows"], 40);
+    assert_eq!(v["study"]["full_rows"], 455);
     assert_eq!(v["decisions"]["rows"], 51);
+    // The text and JSON runs saw the same numbers.
+    let ll = v["study"]["methods"][2]["full"]["ll"].as_f64().unwrap();
+    assert!(s.contains(&format!("{ll:.3}")), "{ll} in {s}");
+    // A bad method name is an error, not a panic.
+    fails(
+        &["demo", "--quiet", "--out", o, "--methods", "mle,magic"],
+        &["magic"],
+    );
 }
 
 #[test]

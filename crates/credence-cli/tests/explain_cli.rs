@@ -148,7 +148,11 @@ fn fit_prints_information_and_transfers_a_posterior_as_prior() {
     let a = write("a.csv", &rows[..80]);
     let b = write("b.csv", &rows[80..]);
     let cfg = dir.path().join("c.toml");
-    std::fs::write(&cfg, "[model]\nhidden = [8]\n[training]\nepochs = 300\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[model]\nhidden = [8]\nlikelihood = { family = \"gaussian\" }\n[training]\nepochs = 300\n",
+    )
+    .unwrap();
     let cfg = cfg.display().to_string();
     let ma = dir.path().join("a").display().to_string();
     let mb = dir.path().join("b").display().to_string();

@@ -73,6 +73,18 @@ impl LikelihoodConfig {
         })
     }
 
+    /// The config entry that gives back `likelihood`.
+    pub fn of(likelihood: &Likelihood) -> Self {
+        match *likelihood {
+            Likelihood::Gaussian { noise } => Self::Gaussian { noise },
+            Likelihood::Heteroscedastic => Self::Heteroscedastic,
+            Likelihood::StudentT { df, noise } => Self::StudentT { df, noise },
+            Likelihood::Bernoulli => Self::Bernoulli,
+            Likelihood::Categorical { classes } => Self::Categorical { classes },
+            Likelihood::Poisson => Self::Poisson,
+        }
+    }
+
     /// The likelihood, with the class count filled in from the data where needed.
     pub fn resolve(&self, classes_in_data: impl FnOnce() -> Result<usize>) -> Result<Likelihood> {
         Ok(match *self {
@@ -216,6 +228,10 @@ pub struct Config {
     pub inference: toml::Table,
     /// The file it came from.
     pub source: String,
+    /// The `[training]` keys the file set; the others are open to the defaults of
+    /// [`crate::defaults`] (which depend on the method, the likelihood and the data size).
+    #[serde(skip)]
+    pub training_set: Vec<String>,
 }
 
 impl Default for Config {
@@ -228,11 +244,17 @@ impl Default for Config {
             priors: None,
             inference: toml::Table::new(),
             source: "<defaults>".into(),
+            training_set: Vec::new(),
         }
     }
 }
 
 impl Config {
+    /// Whether the training setting `key` was set explicitly (not left to the defaults).
+    pub fn training_is_set(&self, key: &str) -> bool {
+        self.training_set.iter().any(|k| k == key)
+    }
+
     /// Reads and checks a config file.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -245,6 +267,12 @@ impl Config {
             file: file.into(),
             message: e.to_string().trim_end().to_string(),
         })?;
+        // Which training settings the file names (the defaults fill the rest per method).
+        let training_set = toml::from_str::<toml::Table>(text)
+            .ok()
+            .and_then(|t| t.get("training").and_then(|v| v.as_table()).cloned())
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
         let mut priors = Vec::new();
         for (i, p) in raw.prior.into_iter().enumerate() {
             let n = i + 1;
@@ -326,6 +354,7 @@ impl Config {
             priors,
             inference: raw.inference,
             source: file.into(),
+            training_set,
         })
     }
 }

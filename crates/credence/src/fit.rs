@@ -283,6 +283,19 @@ pub(crate) fn fit_inner(
     opts: FitOptions<'_>,
     transfer: Option<&Transfer>,
 ) -> Result<FittedModel> {
+    let mut config = config.clone();
+    if let (None, Some(t)) = (&config.model.likelihood, transfer) {
+        // The network's likelihood follows the model the prior comes from.
+        config.model.likelihood = Some(LikelihoodConfig::of(&t.model.likelihood));
+    }
+    let situation = crate::defaults::Situation {
+        method: opts.method,
+        rows: data.rows,
+        features: data.features,
+        targets: data.targets(),
+        transferred: transfer.is_some(),
+    };
+    let config = &crate::defaults::complete(&config, &situation);
     let lik_cfg = config
         .model
         .likelihood
@@ -685,22 +698,7 @@ pub fn config_of(record: &FitRecord, priors: Option<PriorSet>) -> Result<Config>
     let training = serde_json::from_value(record.settings["training"].clone()).map_err(bad)?;
     let inference = serde_json::from_value(record.settings["inference"].clone()).map_err(bad)?;
     let sizes = &record.model.mlp.sizes;
-    let lik = &record.model.likelihood;
-    let likelihood = match lik {
-        crate::likelihood::Likelihood::Gaussian { noise } => {
-            LikelihoodConfig::Gaussian { noise: *noise }
-        }
-        crate::likelihood::Likelihood::Heteroscedastic => LikelihoodConfig::Heteroscedastic,
-        crate::likelihood::Likelihood::StudentT { df, noise } => LikelihoodConfig::StudentT {
-            df: *df,
-            noise: *noise,
-        },
-        crate::likelihood::Likelihood::Bernoulli => LikelihoodConfig::Bernoulli,
-        crate::likelihood::Likelihood::Categorical { classes } => {
-            LikelihoodConfig::Categorical { classes: *classes }
-        }
-        crate::likelihood::Likelihood::Poisson => LikelihoodConfig::Poisson,
-    };
+    let likelihood = LikelihoodConfig::of(&record.model.likelihood);
     Ok(Config {
         method: Some(record.method.clone()),
         seed: Some(record.seed),
@@ -713,5 +711,10 @@ pub fn config_of(record: &FitRecord, priors: Option<PriorSet>) -> Result<Config>
         priors: priors.or_else(|| record.priors.clone()),
         inference,
         source: format!("settings of the fit on {}", record.data.source),
+        // The recorded settings are the resolved ones: the defaults must not change them.
+        training_set: record.settings["training"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default(),
     })
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod conjugate;
 pub mod data;
 pub mod decide;
+pub mod defaults;
 pub mod density;
 pub mod dist;
 pub mod error;

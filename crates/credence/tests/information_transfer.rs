@@ -334,8 +334,14 @@ fn transferred_priors_work_with_map_vi_and_ensembles_and_refuse_mismatches() {
     // Gamma(α₀ + n/2, β₀ + n σ̂²/2) from the source's default Gamma(6, 6); `keep` keeps the
     // config's; ×K tempering divides shape and rate by K.
     let mut cl = cfg.clone();
-    cl.model.likelihood = None;
-    cl.priors = None;
+    cl.model.likelihood = Some(credence::config::LikelihoodConfig::Gaussian { noise: None });
+    let mut gamma = credence::PriorSet::default_priors();
+    gamma.priors[1].distribution = credence::dist::Dist::Gamma {
+        shape: 6.0,
+        rate: 6.0,
+    };
+    gamma.priors[1].on = credence::prior::NoiseParam::Precision;
+    cl.priors = Some(gamma);
     let learned = fit(&a, &cl, opts(Method::Laplace)).unwrap();
     let s2 = (2.0 * learned.posterior.center()[learned.record.model.mlp.dim()]).exp();
     for (k, noise) in [

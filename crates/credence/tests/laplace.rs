@@ -468,7 +468,7 @@ fn fit_records_the_tuned_prior_as_factual_and_the_artifact_round_trips() {
     let data = blr_data(80, 3, 1.0, 0.3, 2);
     let mut config = Config::parse(
         "c.toml",
-        "[model]\nhidden = [8]\n[training]\nepochs = 60\n[inference]\nhessian = \"kfac\"\n",
+        "[model]\nhidden = [8]\n[training]\nepochs = 60\n[inference]\nhessian = \"kfac\"\ntune = \"post-hoc\"\n",
     )
     .unwrap();
     config.training.batch_size = 16;
@@ -717,6 +717,7 @@ fn online_tuning_runs_end_to_end_through_fit() {
         compare: false,
         extra_rows: Vec::new(),
         seed: 0,
+        data_size: None,
         class_prior: None,
     })
     .unwrap();

@@ -103,7 +103,28 @@ fn sgld_and_sghmc_fit() {
         let o: McmcOutcome = serde_json::from_value(m.record.outcome.clone()).unwrap();
         assert_eq!(o.sampler, method.name());
         assert!(m.posterior.tensors()[0].shape[0] >= 2);
+        // Yacht is nearly noise-free: the default step size 0.05 blows up at the MAP start,
+        // is divided by 5 until the chain is stable, and every reduction is reported.
+        if method == Method::Sgld {
+            assert!(
+                o.warnings.iter().any(|w| w.contains("retried with 0.01")),
+                "{:?}",
+                o.warnings
+            );
+            assert!(o.settings.sg.learning_rate < 0.05);
+        }
     }
+    // A step size the user set is kept, and its failure is an error that says what to try.
+    let cfg = config("epochs = 10\nburnin = 5\nlearning_rate = 0.05");
+    let (train, _) = yacht();
+    let opts = FitOptions {
+        method: Method::Sgld,
+        seed: 5,
+        progress: &Silent,
+        strict_columns: false,
+    };
+    let e = fit(&train, &cfg, opts).unwrap_err().to_string();
+    assert!(e.contains("try a smaller learning_rate"), "{e}");
 }
 
 #[test]

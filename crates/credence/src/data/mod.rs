@@ -13,7 +13,8 @@ pub mod uci;
 
 pub use dataset::{Dataset, Task};
 pub use read::{
-    is_parquet, parse_csv, parse_whitespace, read_csv, read_table, read_whitespace, ReadOptions,
+    is_parquet, parse_csv, parse_whitespace, read_csv, read_table, read_whitespace, typed_column,
+    ReadOptions,
 };
 pub use schema::{MissingPolicy, Schema, SchemaOptions, UnknownLevel};
 pub use split::{stratified_split, subsample_to_share, train_test_split};

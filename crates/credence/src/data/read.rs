@@ -100,6 +100,19 @@ fn type_column<'a>(
     Ok(Column::Text { levels, codes })
 }
 
+/// Types one column of text cells (one per row, rows numbered from 1) by the readers' rules:
+/// numeric, boolean (true/false, yes/no) or text, with `opts.na_values` marking missing cells.
+/// For in-memory tables (a pandas column of objects) that must be read as a CSV column would be.
+pub fn typed_column(
+    file: &str,
+    name: &str,
+    cells: &[String],
+    opts: &ReadOptions,
+) -> Result<Column> {
+    let lines: Vec<usize> = (1..=cells.len()).collect();
+    type_column(file, name, &lines, cells.iter().map(|c| c.trim()), opts)
+}
+
 fn read_to_string(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
 }
@@ -310,6 +323,34 @@ mod tests {
         assert_eq!(t.columns[0], Column::Numeric(vec![1.0, 3.0]));
         assert_eq!(t.lines, vec![2, 4]);
         assert_eq!(t.rows(), 2);
+    }
+
+    #[test]
+    fn typed_column_types_cells_as_the_csv_reader_does() {
+        let cells = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let num = typed_column("df", "a", &cells(&["1", " 2.5", "", "NA"]), &o()).unwrap();
+        match num {
+            Column::Numeric(v) => {
+                assert_eq!(&v[..2], &[1.0, 2.5]);
+                assert!(v[2].is_nan() && v[3].is_nan());
+            }
+            other => panic!("expected numbers, got {other:?}"),
+        }
+        let b = typed_column("df", "b", &cells(&["yes", "no", "true"]), &o()).unwrap();
+        assert_eq!(b, Column::Boolean(vec![1.0, 0.0, 1.0]));
+        let t = typed_column("df", "c", &cells(&["x", "3", "x", ""]), &o()).unwrap();
+        assert_eq!(
+            t,
+            Column::Text {
+                levels: vec!["x".into(), "3".into()],
+                codes: vec![0, 1, 0, MISSING_CODE],
+            }
+        );
+        let e = typed_column("df", "d", &cells(&["1", "inf"]), &o()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "df, line 2, column 'd': expected a finite number, found 'inf' (mark missing cells with one of the missing-value texts instead)"
+        );
     }
 
     #[test]

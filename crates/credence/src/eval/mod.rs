@@ -1,5 +1,6 @@
 //! Metrics of a predictive distribution against observed targets.
 
+pub mod data_size;
 pub mod diagnostics;
 
 use crate::error::{Error, Result};

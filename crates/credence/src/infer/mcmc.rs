@@ -480,9 +480,29 @@ pub fn fit_mcmc(
     let t1 = Instant::now();
     let mut hier_summary = None;
     let mut scale_quantities = Vec::new();
+    let mut settings = settings;
+    let mut step_notes = Vec::new();
     let samples = match (method, &hier) {
         (Method::Sgld | Method::Sghmc, _) => {
-            sample_sg(&model, &settings.sg, seed, &inits, progress)?
+            // A step size left to the default is divided by 5 when the chain blows up (as it does
+            // on nearly noise-free data, where the posterior is narrow), at most 3 times; every
+            // reduction is reported. A step size the user set is kept and its failure reported.
+            let user_set = inference.contains_key("learning_rate");
+            let mut tries = 0;
+            loop {
+                match sample_sg(&model, &settings.sg, seed, &inits, progress) {
+                    Err(Error::Numeric(m)) if !user_set && tries < 3 => {
+                        let lr = settings.sg.learning_rate;
+                        settings.sg.learning_rate = lr / 5.0;
+                        step_notes.push(format!(
+                            "learning_rate {lr} diverged ({m}); retried with {}",
+                            settings.sg.learning_rate
+                        ));
+                        tries += 1;
+                    }
+                    other => break other?,
+                }
+            }
         }
         (_, None) => sample_from(&model, &settings.sample, seed, &inits, progress)?,
         (_, Some(h)) => {
@@ -527,13 +547,14 @@ pub fn fit_mcmc(
     } else {
         Vec::new()
     };
-    let warnings = diagnostics::warnings(
+    let mut warnings = diagnostics::warnings(
         &quantities,
         samples.chains.len(),
         samples.divergences(),
         samples.max_depth_hits(),
         &bfmi,
     );
+    warnings.extend(step_notes);
     let gradients: u64 = samples
         .chains
         .iter()
@@ -544,7 +565,6 @@ pub fn fit_mcmc(
         .iter()
         .map(|c| c.seconds_warmup + c.seconds_sampling)
         .sum();
-    let mut settings = settings;
     if !hamiltonian {
         settings.sample.draws = samples.draws.first().map_or(0, Vec::len);
     }

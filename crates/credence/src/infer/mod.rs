@@ -24,7 +24,7 @@ pub use laplace::{
 };
 pub use mcmc::{fit_mcmc, McmcOutcome, McmcSettings};
 pub use point::{train_point, PointFit};
-pub use sample::{sample, sample_from, MassMatrix, SampleOptions, Sampler, Samples};
+pub use sample::{sample, sample_from, DrawStats, MassMatrix, SampleOptions, Sampler, Samples};
 pub use sgmcmc::{sample_sg, BatchDensity, Schedule, SgKind, SgOptions};
 
 use crate::error::{Error, Result};

@@ -312,6 +312,7 @@ fn run_chain<D: BatchDensity>(
         gradients_sampling: steps,
         seconds_warmup: 0.0,
         seconds_sampling: clock.elapsed().as_secs_f64(),
+        draws: super::sample::DrawStats::default(),
     };
     if draws.is_empty() {
         return Err(Error::Invalid(

@@ -5,5 +5,6 @@
 
 mod html;
 mod sections;
+mod study;
 
 pub use sections::{build, ReportInput, SECTION_IDS};

@@ -46,6 +46,8 @@ pub struct ReportInput<'a> {
     pub seed: u64,
     /// Deployment class prevalence that re-weights a classifier's probabilities, if any.
     pub class_prior: Option<&'a ClassPrior>,
+    /// A few-rows-against-all-rows comparison to show with the comparison, if any.
+    pub data_size: Option<&'a crate::eval::data_size::DataSizeStudy>,
 }
 
 /// A model's predictive at `data`, re-weighted to the report's class prior when there is one.
@@ -818,6 +820,9 @@ fn comparison(inp: &ReportInput<'_>, own: &Metrics) -> String {
         notes.push_str(&p("Comparison refits were not requested."));
     }
     let h: Vec<&str> = header.iter().map(String::as_str).collect();
+    if let Some(s) = inp.data_size {
+        notes.push_str(&super::study::data_size(s));
+    }
     section(
         "comparison",
         "Compared with maximum likelihood and MAP on the same data",
