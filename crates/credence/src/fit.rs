@@ -17,8 +17,30 @@ use crate::prior::{PriorSet, NO_PRIOR};
 use serde::{Deserialize, Serialize};
 
 mod transfer;
+mod units;
 pub(crate) use transfer::check_same_network;
 pub use transfer::{fit_with_transfer, transfer_from, Transfer};
+pub use units::{
+    fit_from_units, fit_table_from_units, fit_table_unit, fit_unit, has_units, table_unit_count,
+    unit_count, UnitOutput, UnitPart,
+};
+
+/// What a call of the fitting pipeline computes: everything, one unit, the fit from units run
+/// elsewhere, or only the number of units.
+#[derive(Clone, Copy)]
+pub(crate) enum Plan<'a> {
+    All,
+    One(usize),
+    Given(&'a [UnitOutput]),
+    Count,
+}
+
+/// What the fitting pipeline returns for its [`Plan`].
+pub(crate) enum Product {
+    Model(FittedModel),
+    Unit(UnitOutput),
+    Count(usize),
+}
 
 /// Where the training data came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,6 +216,21 @@ pub fn fit_table(
     config: &Config,
     opts: FitOptions<'_>,
 ) -> Result<(FittedModel, Vec<String>)> {
+    match fit_table_with(table, schema_opts, read, config, opts, Plan::All)? {
+        (Product::Model(m), notes) => Ok((m, notes)),
+        _ => Err(Error::Invalid("internal: a fit returned no model".into())),
+    }
+}
+
+/// [`fit_table`] for any [`Plan`]; the schema goes into the record of a model.
+pub(crate) fn fit_table_with(
+    table: &Table,
+    schema_opts: &SchemaOptions,
+    read: &ReadOptions,
+    config: &Config,
+    opts: FitOptions<'_>,
+    plan: Plan<'_>,
+) -> Result<(Product, Vec<String>)> {
     let mut so = schema_opts.clone();
     so.classify = config.model.likelihood.as_ref().map(|l| {
         matches!(
@@ -211,9 +248,11 @@ pub fn fit_table(
             });
         }
     }
-    let mut model = fit(&enc.data, &config, opts)?;
-    model.record.schema = Some(schema);
-    Ok((model, enc.notes))
+    let mut product = fit_inner_plan(&enc.data, &config, opts, None, plan)?;
+    if let Product::Model(model) = &mut product {
+        model.record.schema = Some(schema);
+    }
+    Ok((product, enc.notes))
 }
 
 /// A fitted model: the record and the posterior.
@@ -283,6 +322,27 @@ pub(crate) fn fit_inner(
     opts: FitOptions<'_>,
     transfer: Option<&Transfer>,
 ) -> Result<FittedModel> {
+    match fit_inner_plan(data, config, opts, transfer, Plan::All)? {
+        Product::Model(m) => Ok(m),
+        _ => Err(Error::Invalid("internal: a fit returned no model".into())),
+    }
+}
+
+/// The fitting pipeline; computes what `plan` asks (see [`Plan`]).
+pub(crate) fn fit_inner_plan(
+    data: &Dataset,
+    config: &Config,
+    opts: FitOptions<'_>,
+    transfer: Option<&Transfer>,
+    plan: Plan<'_>,
+) -> Result<Product> {
+    let whole = matches!(plan, Plan::All);
+    if !whole && !has_units(opts.method) {
+        return Err(Error::Invalid(format!(
+            "{} does not split into units; fit it whole",
+            opts.method.name()
+        )));
+    }
     let mut config = config.clone();
     if let (None, Some(t)) = (&config.model.likelihood, transfer) {
         // The network's likelihood follows the model the prior comes from.
@@ -415,6 +475,20 @@ pub(crate) fn fit_inner(
             )));
         }
     }
+    let settings_record =
+        serde_json::json!({ "training": config.training, "inference": config.inference });
+    let key = if whole {
+        String::new()
+    } else {
+        units::fit_key(
+            opts.method,
+            opts.seed,
+            data,
+            &settings_record,
+            &spec,
+            priors.as_ref(),
+        )?
+    };
     let (posterior, outcome): (Box<dyn Posterior>, serde_json::Value) = match opts.method {
         Method::Mle | Method::Map => {
             let pf = infer::train_point(
@@ -466,16 +540,64 @@ pub(crate) fn fit_inner(
                 }
                 _ => {
                     let o = infer::ensemble::EnsembleOptions::from_settings(settings, &spec)?;
-                    let f = infer::ensemble::fit_ensemble(
-                        &spec,
-                        pri,
-                        &std_data,
-                        &config.training,
-                        &o,
-                        opts.method == Method::AnchoredEnsemble,
-                        opts.seed,
-                        opts.progress,
-                    )?;
+                    let anchored = opts.method == Method::AnchoredEnsemble;
+                    let f = match plan {
+                        Plan::Count => return Ok(Product::Count(o.members)),
+                        Plan::One(m) => {
+                            if m >= o.members {
+                                return Err(Error::Invalid(format!(
+                                    "member {m} asked of an ensemble of {} members",
+                                    o.members
+                                )));
+                            }
+                            let fit = infer::ensemble::fit_member(
+                                &spec,
+                                pri,
+                                &std_data,
+                                &config.training,
+                                &o,
+                                anchored,
+                                opts.seed,
+                                m,
+                            )?;
+                            return Ok(Product::Unit(UnitOutput {
+                                key,
+                                index: m,
+                                part: UnitPart::Member {
+                                    theta: fit.theta.clone(),
+                                    fit,
+                                },
+                            }));
+                        }
+                        Plan::Given(given) => {
+                            units::check_units(given, &key, o.members)?;
+                            let fits = given
+                                .iter()
+                                .map(|u| match &u.part {
+                                    UnitPart::Member { theta, fit } => {
+                                        let mut f = fit.clone();
+                                        f.theta = theta.clone();
+                                        Ok(f)
+                                    }
+                                    UnitPart::Chain(_) => Err(Error::Invalid(format!(
+                                        "unit {} is a chain, not an ensemble member",
+                                        u.index
+                                    ))),
+                                })
+                                .collect::<Result<Vec<_>>>()?;
+                            infer::ensemble::assemble(fits, anchored, &o)
+                        }
+                        Plan::All => infer::ensemble::fit_ensemble(
+                            &spec,
+                            pri,
+                            &std_data,
+                            &config.training,
+                            &o,
+                            anchored,
+                            opts.seed,
+                            opts.progress,
+                        )?,
+                    };
                     let outcome = to_json(&f)?;
                     (
                         Box::new(infer::DrawsPosterior { draws: f.members }) as Box<dyn Posterior>,
@@ -485,6 +607,51 @@ pub(crate) fn fit_inner(
             }
         }
         Method::Nuts | Method::Hmc | Method::Sgld | Method::Sghmc => {
+            let chains: Vec<infer::ChainUnit>;
+            let given = match plan {
+                Plan::All => None,
+                Plan::Count => {
+                    let s = infer::McmcSettings::from_table(
+                        opts.method,
+                        &config.inference,
+                        &config.source,
+                    )?;
+                    return Ok(Product::Count(s.sample.chains));
+                }
+                Plan::One(c) => {
+                    let unit = infer::run_chain_unit(
+                        opts.method,
+                        &spec,
+                        resolved.as_ref(),
+                        &std_data,
+                        &config.training,
+                        &config.inference,
+                        &config.source,
+                        opts.seed,
+                        c,
+                        opts.progress,
+                    )?;
+                    return Ok(Product::Unit(UnitOutput {
+                        key,
+                        index: c,
+                        part: UnitPart::Chain(unit),
+                    }));
+                }
+                Plan::Given(given) => {
+                    units::check_units(given, &key, given.len())?;
+                    chains = given
+                        .iter()
+                        .map(|u| match &u.part {
+                            UnitPart::Chain(c) => Ok(c.clone()),
+                            UnitPart::Member { .. } => Err(Error::Invalid(format!(
+                                "unit {} is an ensemble member, not a chain",
+                                u.index
+                            ))),
+                        })
+                        .collect::<Result<_>>()?;
+                    Some(chains.as_slice())
+                }
+            };
             let (post, outcome) = infer::fit_mcmc(
                 opts.method,
                 &spec,
@@ -495,6 +662,7 @@ pub(crate) fn fit_inner(
                 &config.source,
                 opts.seed,
                 opts.progress,
+                given,
             )?;
             let outcome =
                 serde_json::to_value(&outcome).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -614,12 +782,12 @@ pub(crate) fn fit_inner(
             features: data.feature_names.clone(),
             target: data.target_label(),
         },
-        settings: serde_json::json!({ "training": config.training, "inference": config.inference }),
+        settings: settings_record,
         outcome,
         posterior_kind: posterior.kind().to_string(),
         schema: None,
     };
-    Ok(FittedModel { record, posterior })
+    Ok(Product::Model(FittedModel { record, posterior }))
 }
 
 impl FittedModel {

@@ -162,6 +162,49 @@ pub fn run_selected(
     })
 }
 
+/// One result from the results of disjoint split selections of the same dataset and method
+/// (e.g. one split per worker of a distributed run): splits in order, mean ± standard error over
+/// all of them, as one run over every split computes them; `seconds` is the wall time of the
+/// whole.
+pub fn merge(parts: Vec<UciResult>, seconds: f64) -> Result<UciResult> {
+    let Some(first) = parts.first() else {
+        return Err(Error::Invalid("no UCI results to merge".into()));
+    };
+    let (dataset, method) = (first.dataset.clone(), first.method.clone());
+    if let Some(p) = parts
+        .iter()
+        .find(|p| p.dataset != dataset || p.method != method)
+    {
+        return Err(Error::Invalid(format!(
+            "cannot merge results of {} {} with results of {dataset} {method}",
+            p.dataset, p.method
+        )));
+    }
+    let mut per_split: Vec<SplitResult> = parts.into_iter().flat_map(|p| p.per_split).collect();
+    per_split.sort_by_key(|s| s.split);
+    if let Some(w) = per_split.windows(2).find(|w| w[0].split == w[1].split) {
+        return Err(Error::Invalid(format!(
+            "split {} appears twice in the results to merge",
+            w[0].split
+        )));
+    }
+    let rmse: Vec<f64> = per_split.iter().map(|s| s.rmse).collect();
+    let ll: Vec<f64> = per_split.iter().map(|s| s.ll).collect();
+    let (rmse_mean, rmse_se) = mean_se(&rmse);
+    let (ll_mean, ll_se) = mean_se(&ll);
+    Ok(UciResult {
+        dataset,
+        method,
+        splits: per_split.len(),
+        rmse_mean,
+        rmse_se,
+        ll_mean,
+        ll_se,
+        seconds,
+        per_split,
+    })
+}
+
 /// A published result row.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Published {

@@ -106,13 +106,15 @@ pub struct Curve {
     pub runs: Vec<CurveRun>,
 }
 
-/// Runs the learning curve on a UCI-format folder.
-pub fn learning_curve(
-    dir: &Path,
-    config: &Config,
-    opts: &CurveOptions,
-    progress: &dyn Progress,
-) -> Result<Curve> {
+/// A learning curve's folder, splits and runs (method, size, repeat), ready to run any of them.
+struct Plan {
+    name: String,
+    cfg: Config,
+    splits: Vec<(crate::data::Dataset, crate::data::Dataset)>,
+    jobs: Vec<(Method, usize, usize)>,
+}
+
+fn plan(dir: &Path, config: &Config, opts: &CurveOptions) -> Result<Plan> {
     let folder = UciFolder::open(dir)?;
     if opts.methods.is_empty() || opts.sizes.is_empty() || opts.repeats == 0 {
         return Err(Error::Invalid(
@@ -141,54 +143,121 @@ pub fn learning_curve(
                 .flat_map(move |&s| (0..opts.repeats).map(move |r| (m, s, r)))
         })
         .collect();
-    progress.start(jobs.len() as u64, &format!("curve {}", folder.name));
+    Ok(Plan {
+        name: folder.name,
+        cfg,
+        splits,
+        jobs,
+    })
+}
+
+impl Plan {
+    /// Run `i`: its method fitted on its subset, scored on its split's test rows.
+    fn run(&self, i: usize, seed: u64) -> Result<CurveRun> {
+        let &(method, size, r) = self.jobs.get(i).ok_or_else(|| {
+            Error::Invalid(format!(
+                "learning-curve run {i} asked of a curve with {} runs",
+                self.jobs.len()
+            ))
+        })?;
+        let k = r % self.splits.len();
+        let (train, test) = &self.splits[k];
+        // The subset depends on (seed, size, repeat) only, so every method sees the same rows.
+        let mut g = rng::stream(seed, 0xC0_0000 + (size as u64) * 1_000_003 + r as u64);
+        let mut idx = rng::permutation(&mut g, train.rows)[..size].to_vec();
+        idx.sort_unstable();
+        let sub = train.subset(&idx);
+        let model = fit(
+            &sub,
+            &self.cfg,
+            FitOptions {
+                method,
+                seed: seed.wrapping_add(r as u64),
+                progress: &Silent,
+                strict_columns: false,
+            },
+        )?;
+        let Predictive::Regression(p) = model.predict(test, seed)? else {
+            return Err(Error::Invalid(
+                "learning curves need a regression likelihood".into(),
+            ));
+        };
+        let m = regression_metrics(&p, &test.y);
+        let inside = p
+            .interval(0.9)
+            .iter()
+            .zip(&test.y)
+            .filter(|((lo, hi), y)| (*lo..=*hi).contains(*y))
+            .count();
+        Ok(CurveRun {
+            method: method.name().into(),
+            size,
+            repeat: r,
+            split: k,
+            rmse: m.rmse,
+            ll: m.log_lik,
+            coverage90: inside as f64 / test.rows as f64,
+        })
+    }
+}
+
+/// The number of runs of a learning curve (methods × sizes × repeats), each one unit of work.
+pub fn curve_runs(dir: &Path, config: &Config, opts: &CurveOptions) -> Result<usize> {
+    Ok(plan(dir, config, opts)?.jobs.len())
+}
+
+/// Runs run `i` of a learning curve alone (the unit a distributed curve sends to a worker).
+pub fn curve_run(dir: &Path, config: &Config, opts: &CurveOptions, i: usize) -> Result<CurveRun> {
+    plan(dir, config, opts)?.run(i, opts.seed)
+}
+
+/// The learning curve from its runs (all of them, in order), run by [`curve_run`].
+pub fn curve_from_runs(
+    dir: &Path,
+    config: &Config,
+    opts: &CurveOptions,
+    runs: Vec<CurveRun>,
+) -> Result<Curve> {
+    let p = plan(dir, config, opts)?;
+    let matches = runs.len() == p.jobs.len()
+        && runs
+            .iter()
+            .zip(&p.jobs)
+            .all(|(r, (m, s, k))| r.method == m.name() && r.size == *s && r.repeat == *k);
+    if !matches {
+        return Err(Error::Invalid(format!(
+            "the curve has {} runs (by method, size, repeat); the runs given do not match them",
+            p.jobs.len()
+        )));
+    }
+    summarise(p.name, opts, runs)
+}
+
+/// Runs the learning curve on a UCI-format folder.
+pub fn learning_curve(
+    dir: &Path,
+    config: &Config,
+    opts: &CurveOptions,
+    progress: &dyn Progress,
+) -> Result<Curve> {
+    let p = plan(dir, config, opts)?;
+    progress.start(p.jobs.len() as u64, &format!("curve {}", p.name));
     let done = std::sync::atomic::AtomicU64::new(0);
-    let runs: Vec<CurveRun> = jobs
-        .par_iter()
-        .map(|&(method, size, r)| -> Result<CurveRun> {
-            let k = r % splits.len();
-            let (train, test) = &splits[k];
-            // The subset depends on (seed, size, repeat) only, so every method sees the same rows.
-            let mut g = rng::stream(opts.seed, 0xC0_0000 + (size as u64) * 1_000_003 + r as u64);
-            let mut idx = rng::permutation(&mut g, train.rows)[..size].to_vec();
-            idx.sort_unstable();
-            let sub = train.subset(&idx);
-            let model = fit(
-                &sub,
-                &cfg,
-                FitOptions {
-                    method,
-                    seed: opts.seed.wrapping_add(r as u64),
-                    progress: &Silent,
-                    strict_columns: false,
-                },
-            )?;
-            let Predictive::Regression(p) = model.predict(test, opts.seed)? else {
-                return Err(Error::Invalid(
-                    "learning curves need a regression likelihood".into(),
-                ));
-            };
-            let m = regression_metrics(&p, &test.y);
-            let inside = p
-                .interval(0.9)
-                .iter()
-                .zip(&test.y)
-                .filter(|((lo, hi), y)| (*lo..=*hi).contains(*y))
-                .count();
+    let runs: Vec<CurveRun> = (0..p.jobs.len())
+        .into_par_iter()
+        .map(|i| -> Result<CurveRun> {
+            let run = p.run(i, opts.seed)?;
             let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress.tick(d, &format!("{} n={size}", method.name()));
-            Ok(CurveRun {
-                method: method.name().into(),
-                size,
-                repeat: r,
-                split: k,
-                rmse: m.rmse,
-                ll: m.log_lik,
-                coverage90: inside as f64 / test.rows as f64,
-            })
+            progress.tick(d, &format!("{} n={}", run.method, run.size));
+            Ok(run)
         })
         .collect::<Result<_>>()?;
     progress.finish();
+    summarise(p.name, opts, runs)
+}
+
+/// Summaries and paired differences of a curve's runs.
+fn summarise(name: String, opts: &CurveOptions, runs: Vec<CurveRun>) -> Result<Curve> {
     let mut points = Vec::new();
     for m in &opts.methods {
         for &s in &opts.sizes {
@@ -245,7 +314,7 @@ pub fn learning_curve(
         }
     }
     Ok(Curve {
-        dataset: folder.name,
+        dataset: name,
         points,
         paired,
         runs,

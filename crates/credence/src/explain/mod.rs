@@ -9,12 +9,18 @@ pub mod prior_check;
 pub mod sensitivity;
 pub mod transfer;
 
-pub use curve::{learning_curve, Curve, CurveOptions, CurvePoint, CurveRun, PairedDiff};
+pub use curve::{
+    curve_from_runs, curve_run, curve_runs, learning_curve, Curve, CurveOptions, CurvePoint,
+    CurveRun, PairedDiff,
+};
 pub use information::{
     measure as measure_information, EpistemicShare, GroupInformation, Information,
 };
 pub use prior_check::{prior_check, PriorCheck, PriorCheckOptions};
-pub use sensitivity::{sensitivity, Alternative, Alternatives, Sensitivity, SensitivityOptions};
+pub use sensitivity::{
+    sensitivity, sensitivity_from_units, sensitivity_unit, sensitivity_units, Alternative,
+    Alternatives, Sensitivity, SensitivityOptions, SensitivityUnit,
+};
 pub use transfer::{transfer_experiment, TransferExperiment, TransferOptions, TransferRun};
 
 use crate::config::{Config, LikelihoodConfig};

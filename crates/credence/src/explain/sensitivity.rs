@@ -291,13 +291,28 @@ fn score(
     }
 }
 
-/// Refits under each alternative prior and compares with the base prior on a held-out split.
-pub fn sensitivity(
+/// One fit of a sensitivity analysis (unit 0 the base prior, unit i the i-th alternative): its
+/// prior and its predictive on the held-out rows. The unit of work a distributed analysis runs
+/// on a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SensitivityUnit {
+    /// Unit number (0 = base).
+    pub index: usize,
+    /// "base" or the alternative's name.
+    pub name: String,
+    /// The priors fitted under.
+    pub priors: PriorSet,
+    /// Predictive on the held-out rows.
+    pub predictive: RegressionPredictive,
+}
+
+/// The analysis's split and prior sets: ("base", base priors), then each alternative.
+fn prepare(
     data: &Dataset,
     config: &Config,
     alternatives: &Alternatives,
     opts: SensitivityOptions,
-) -> Result<Sensitivity> {
+) -> Result<(Dataset, Dataset, Vec<(String, PriorSet)>)> {
     if !opts.method.uses_prior() {
         return Err(Error::Invalid(format!(
             "prior sensitivity needs a method that uses a prior; '{}' does not",
@@ -320,33 +335,128 @@ pub fn sensitivity(
     for a in &alternatives.alternative {
         sets.push((a.name.clone(), a.apply(&base)?));
     }
-    let preds: Vec<RegressionPredictive> = sets
+    Ok((train, test, sets))
+}
+
+/// The number of fits of an analysis: the base prior and one per alternative.
+pub fn sensitivity_units(alternatives: &Alternatives) -> usize {
+    1 + alternatives.alternative.len()
+}
+
+fn run_unit(
+    train: &Dataset,
+    test: &Dataset,
+    config: &Config,
+    opts: SensitivityOptions,
+    index: usize,
+    (name, set): &(String, PriorSet),
+) -> Result<SensitivityUnit> {
+    let mut c = config.clone();
+    c.priors = Some(set.clone());
+    let model = fit(
+        train,
+        &c,
+        FitOptions {
+            method: opts.method,
+            seed: opts.seed,
+            progress: &Silent,
+            strict_columns: false,
+        },
+    )?;
+    let predictive = match model.predict(test, opts.seed)? {
+        Predictive::Regression(p) => p,
+        Predictive::Classification(_) => {
+            return Err(Error::Invalid(
+                "prior sensitivity supports regression likelihoods".into(),
+            ))
+        }
+        Predictive::MultiRegression(_) => {
+            return Err(crate::predict::one_target_only("prior sensitivity"))
+        }
+    };
+    Ok(SensitivityUnit {
+        index,
+        name: name.clone(),
+        priors: set.clone(),
+        predictive,
+    })
+}
+
+/// Runs fit `index` of the analysis alone (0 = the base prior).
+pub fn sensitivity_unit(
+    data: &Dataset,
+    config: &Config,
+    alternatives: &Alternatives,
+    opts: SensitivityOptions,
+    index: usize,
+) -> Result<SensitivityUnit> {
+    let (train, test, sets) = prepare(data, config, alternatives, opts)?;
+    let set = sets.get(index).ok_or_else(|| {
+        Error::Invalid(format!(
+            "sensitivity unit {index} asked of an analysis with {} fits",
+            sets.len()
+        ))
+    })?;
+    run_unit(&train, &test, config, opts, index, set)
+}
+
+/// Refits under each alternative prior and compares with the base prior on a held-out split.
+pub fn sensitivity(
+    data: &Dataset,
+    config: &Config,
+    alternatives: &Alternatives,
+    opts: SensitivityOptions,
+) -> Result<Sensitivity> {
+    let (train, test, sets) = prepare(data, config, alternatives, opts)?;
+    let units: Vec<SensitivityUnit> = sets
         .par_iter()
-        .map(|(_, set)| -> Result<RegressionPredictive> {
-            let mut c = config.clone();
-            c.priors = Some(set.clone());
-            let model = fit(
-                &train,
-                &c,
-                FitOptions {
-                    method: opts.method,
-                    seed: opts.seed,
-                    progress: &Silent,
-                    strict_columns: false,
-                },
-            )?;
-            match model.predict(&test, opts.seed)? {
-                Predictive::Regression(p) => Ok(p),
-                Predictive::Classification(_) => Err(Error::Invalid(
-                    "prior sensitivity supports regression likelihoods".into(),
-                )),
-                Predictive::MultiRegression(_) => {
-                    Err(crate::predict::one_target_only("prior sensitivity"))
-                }
-            }
-        })
+        .enumerate()
+        .map(|(i, set)| run_unit(&train, &test, config, opts, i, set))
         .collect::<Result<_>>()?;
-    let base_row = score("base", &base, &preds[0], &test.y, None);
+    combine(data, &train, &test, &sets, opts, units)
+}
+
+/// The analysis from its fits (all of them, in order), run by [`sensitivity_unit`].
+pub fn sensitivity_from_units(
+    data: &Dataset,
+    config: &Config,
+    alternatives: &Alternatives,
+    opts: SensitivityOptions,
+    units: Vec<SensitivityUnit>,
+) -> Result<Sensitivity> {
+    let (train, test, sets) = prepare(data, config, alternatives, opts)?;
+    combine(data, &train, &test, &sets, opts, units)
+}
+
+fn combine(
+    data: &Dataset,
+    train: &Dataset,
+    test: &Dataset,
+    sets: &[(String, PriorSet)],
+    opts: SensitivityOptions,
+    units: Vec<SensitivityUnit>,
+) -> Result<Sensitivity> {
+    if units.len() != sets.len()
+        || units
+            .iter()
+            .zip(sets)
+            .enumerate()
+            .any(|(i, (u, (n, s)))| u.index != i || &u.name != n || &u.priors != s)
+    {
+        return Err(Error::Invalid(format!(
+            "the analysis has {} fits (base, then the alternatives in order); the units given do not match them",
+            sets.len()
+        )));
+    }
+    if let Some(u) = units.iter().find(|u| u.predictive.rows != test.rows) {
+        return Err(Error::Invalid(format!(
+            "unit {} predicts {} rows; the held-out split has {}",
+            u.index, u.predictive.rows, test.rows
+        )));
+    }
+    let preds: Vec<RegressionPredictive> = units.into_iter().map(|u| u.predictive).collect();
+    let base = &sets[0].1;
+    let base_row = score("base", base, &preds[0], &test.y, None);
     let rows: Vec<SensitivityRow> = sets[1..]
         .iter()
         .zip(&preds[1..])

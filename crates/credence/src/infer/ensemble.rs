@@ -74,6 +74,52 @@ pub fn member_seed(seed: u64, m: usize) -> u64 {
     rng::stream(seed, 0xe45e_0000 + m as u64).next_u64()
 }
 
+/// Trains member `m` of a deep ensemble (`anchored = false`) or an anchored ensemble: the unit
+/// of work that [`fit_ensemble`] runs for every member (and a distributed fit runs elsewhere).
+#[allow(clippy::too_many_arguments)]
+pub fn fit_member(
+    spec: &ModelSpec,
+    priors: &ResolvedPriors,
+    data: &Dataset,
+    cfg: &TrainConfig,
+    opts: &EnsembleOptions,
+    anchored: bool,
+    seed: u64,
+    m: usize,
+) -> Result<PointFit> {
+    let s = member_seed(seed, m);
+    let noise = spec.likelihood.fixed_noise().unwrap_or(0.0);
+    if anchored {
+        let mut r = rng::stream(s, 0xa9c4);
+        let mut anchor = vec![0.0; spec.dim()];
+        priors.sample(&mut r, &mut anchor);
+        let member_priors = priors.anchored_at(&anchor);
+        let mut d = data.clone();
+        if opts.perturb_targets {
+            for y in &mut d.y {
+                *y += noise * rng::normal(&mut r);
+            }
+        }
+        train_point(spec, Some(&member_priors), &d, cfg, s, &Silent)
+    } else {
+        train_point(spec, Some(priors), data, cfg, s, &Silent)
+    }
+    .map_err(|e| match e {
+        Error::Numeric(msg) => Error::Numeric(format!("member {}: {msg}", m + 1)),
+        other => other,
+    })
+}
+
+/// An ensemble from its members' fits, in member order.
+pub fn assemble(fits: Vec<PointFit>, anchored: bool, opts: &EnsembleOptions) -> EnsembleFit {
+    EnsembleFit {
+        members: fits.iter().map(|f| f.theta.clone()).collect(),
+        member_fits: fits,
+        anchored,
+        options: opts.clone(),
+    }
+}
+
 /// Trains the members of a deep ensemble (`anchored = false`) or an anchored ensemble.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_ensemble(
@@ -95,40 +141,15 @@ pub fn fit_ensemble(
             "ensemble members"
         },
     );
-    let noise = spec.likelihood.fixed_noise().unwrap_or(0.0);
     let fits: Vec<PointFit> = (0..opts.members)
         .into_par_iter()
         .map(|m| -> Result<PointFit> {
-            let s = member_seed(seed, m);
-            let fit = if anchored {
-                let mut r = rng::stream(s, 0xa9c4);
-                let mut anchor = vec![0.0; spec.dim()];
-                priors.sample(&mut r, &mut anchor);
-                let member_priors = priors.anchored_at(&anchor);
-                let mut d = data.clone();
-                if opts.perturb_targets {
-                    for y in &mut d.y {
-                        *y += noise * rng::normal(&mut r);
-                    }
-                }
-                train_point(spec, Some(&member_priors), &d, cfg, s, &Silent)
-            } else {
-                train_point(spec, Some(priors), data, cfg, s, &Silent)
-            }
-            .map_err(|e| match e {
-                Error::Numeric(msg) => Error::Numeric(format!("member {}: {msg}", m + 1)),
-                other => other,
-            })?;
+            let fit = fit_member(spec, priors, data, cfg, opts, anchored, seed, m)?;
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             progress.tick(d, &format!("member {} done", m + 1));
             Ok(fit)
         })
         .collect::<Result<_>>()?;
     progress.finish();
-    Ok(EnsembleFit {
-        members: fits.iter().map(|f| f.theta.clone()).collect(),
-        member_fits: fits,
-        anchored,
-        options: opts.clone(),
-    })
+    Ok(assemble(fits, anchored, opts))
 }

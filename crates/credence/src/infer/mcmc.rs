@@ -3,7 +3,7 @@
 //! identifiable quantities (log density, noise precision, predictive means at fixed inputs)
 //! besides the raw weights.
 
-use super::sample::{sample_from, MassMatrix, SampleOptions, Sampler, Samples};
+use super::sample::{sample_chains, sample_from, MassMatrix, SampleOptions, Sampler, Samples};
 use super::sgmcmc::{sample_sg, Schedule, SgKind, SgOptions};
 use super::{train_point, DrawsPosterior, Method, Progress};
 use crate::config::TrainConfig;
@@ -406,20 +406,31 @@ pub fn diagnose(
     (q, max_rhat, min, med)
 }
 
-/// Samples the posterior of a network on standardised `data` with a sampling `method`.
-#[allow(clippy::too_many_arguments)]
-pub fn fit_mcmc(
+/// One chain of a Hamiltonian sampling fit (NUTS, HMC): its MAP initialisation (when
+/// `init = "map"`) and its draws. The unit of work a distributed fit runs on a worker; the
+/// chains of a fit combine with [`fit_mcmc`]'s `given` argument into the fit that runs them all
+/// here, draw for draw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainUnit {
+    /// Chain number (0-based).
+    pub index: usize,
+    /// The MAP initialisation's record (steps, early stopping), when `init = "map"`.
+    pub init_map: Option<serde_json::Value>,
+    /// Seconds the MAP initialisation took.
+    pub seconds_init: f64,
+    /// The chain's draws and statistics (sampled parameters: `z` and log scales under a
+    /// hierarchical prior).
+    pub samples: Samples,
+}
+
+/// The model a sampler explores (priors with learned scales are sampled non-centred, handled by
+/// the caller) and the hierarchy, if any.
+fn sampling_model(
     method: Method,
     spec: &ModelSpec,
     priors: Option<&ResolvedPriors>,
     data: &Dataset,
-    training: &TrainConfig,
-    inference: &toml::Table,
-    file: &str,
-    seed: u64,
-    progress: &dyn Progress,
-) -> Result<(DrawsPosterior, McmcOutcome)> {
-    let settings = McmcSettings::from_table(method, inference, file)?;
+) -> Result<(Model, Option<crate::prior::ResolvedHierarchy>)> {
     let hier = priors
         .map(|p| p.hierarchy.clone())
         .filter(|h| !h.is_empty());
@@ -441,42 +452,155 @@ pub fn fit_mcmc(
         data,
     )?;
     model.jacobian = true;
+    Ok((model, hier))
+}
+
+/// Chain `c`'s MAP initialisation (its own seed stream).
+fn chain_map(
+    spec: &ModelSpec,
+    priors: Option<&ResolvedPriors>,
+    data: &Dataset,
+    training: &TrainConfig,
+    seed: u64,
+    c: usize,
+) -> Result<super::PointFit> {
+    train_point(
+        spec,
+        priors,
+        data,
+        training,
+        crate::rng::stream(seed, 0x4d41_5000 + c as u64).next_u64_value(),
+        &super::Silent,
+    )
+}
+
+/// What the fit record keeps of a MAP initialisation.
+fn init_info(f: &super::PointFit) -> serde_json::Value {
+    serde_json::json!({
+        "steps": f.steps,
+        "early_stopping_epoch": f.early_stopping_epoch,
+        "validation_log_lik": f.validation_log_lik,
+    })
+}
+
+/// Runs chain `c` of a NUTS or HMC fit alone (see [`ChainUnit`]).
+#[allow(clippy::too_many_arguments)]
+pub fn run_chain_unit(
+    method: Method,
+    spec: &ModelSpec,
+    priors: Option<&ResolvedPriors>,
+    data: &Dataset,
+    training: &TrainConfig,
+    inference: &toml::Table,
+    file: &str,
+    seed: u64,
+    c: usize,
+    progress: &dyn Progress,
+) -> Result<ChainUnit> {
+    if !matches!(method, Method::Nuts | Method::Hmc) {
+        return Err(Error::Invalid(format!(
+            "{} runs its chains together (its step size is shared); only nuts and hmc run chain by chain",
+            method.name()
+        )));
+    }
+    let settings = McmcSettings::from_table(method, inference, file)?;
+    if c >= settings.sample.chains {
+        return Err(Error::Invalid(format!(
+            "chain {c} asked of a fit with {} chains",
+            settings.sample.chains
+        )));
+    }
+    let (model, hier) = sampling_model(method, spec, priors, data)?;
+    let t0 = Instant::now();
+    let init = match settings.init {
+        Init::Random => None,
+        Init::Map => Some(chain_map(spec, priors, data, training, seed, c)?),
+    };
+    let seconds_init = t0.elapsed().as_secs_f64();
+    let init_map = init.as_ref().map(init_info);
+    let inits: Vec<Vec<f64>> = init.into_iter().map(|f| f.theta).collect();
+    let samples = match &hier {
+        None => sample_chains(&model, &settings.sample, seed, &[c], &inits, progress)?,
+        Some(h) => {
+            let density = super::hierarchical::NonCentred::new(model.clone(), h.clone());
+            let inits: Vec<Vec<f64>> = inits
+                .iter()
+                .map(|w| density.from_weights(w, &h.fixed))
+                .collect();
+            sample_chains(&density, &settings.sample, seed, &[c], &inits, progress)?
+        }
+    };
+    Ok(ChainUnit {
+        index: c,
+        init_map,
+        seconds_init,
+        samples,
+    })
+}
+
+/// The chains `given` (numbered 0, 1, … in order, one per chain of the settings).
+fn given_samples(units: &[ChainUnit], chains: usize) -> Result<Samples> {
+    if units.len() != chains || units.iter().enumerate().any(|(i, u)| u.index != i) {
+        let got: Vec<String> = units.iter().map(|u| u.index.to_string()).collect();
+        return Err(Error::Invalid(format!(
+            "the fit has {chains} chains (0..{chains}); the units given are chains [{}]",
+            got.join(", ")
+        )));
+    }
+    Samples::concat(units.iter().map(|u| u.samples.clone()).collect())
+}
+
+/// Samples the posterior of a network on standardised `data` with a sampling `method`. With
+/// `given` (NUTS, HMC), the chains are the ones given (run elsewhere by [`run_chain_unit`])
+/// instead of being run here; the rest (diagnostics, warnings, hierarchy) is the same.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_mcmc(
+    method: Method,
+    spec: &ModelSpec,
+    priors: Option<&ResolvedPriors>,
+    data: &Dataset,
+    training: &TrainConfig,
+    inference: &toml::Table,
+    file: &str,
+    seed: u64,
+    progress: &dyn Progress,
+    given: Option<&[ChainUnit]>,
+) -> Result<(DrawsPosterior, McmcOutcome)> {
+    let settings = McmcSettings::from_table(method, inference, file)?;
+    let (model, hier) = sampling_model(method, spec, priors, data)?;
+    if given.is_some() && !matches!(method, Method::Nuts | Method::Hmc) {
+        return Err(Error::Invalid(format!(
+            "{} runs its chains together; it cannot be assembled from chains run apart",
+            method.name()
+        )));
+    }
     let chains = match method {
         Method::Sgld | Method::Sghmc => settings.sg.chains,
         _ => settings.sample.chains,
     };
     let t0 = Instant::now();
-    let (inits, init_map) = match settings.init {
-        Init::Random => (Vec::new(), Vec::new()),
-        Init::Map => {
+    let (inits, init_map, seconds_init) = match (given, settings.init) {
+        (Some(units), _) => (
+            Vec::new(),
+            units.iter().filter_map(|u| u.init_map.clone()).collect(),
+            units.iter().map(|u| u.seconds_init).fold(0.0, f64::max),
+        ),
+        (None, Init::Random) => (Vec::new(), Vec::new(), 0.0),
+        (None, Init::Map) => {
             progress.start(chains as u64, "MAP initialisation");
-            let fits: Vec<super::PointFit> = super::on_pool(chains, |c| {
-                train_point(
-                    spec,
-                    priors,
-                    data,
-                    training,
-                    crate::rng::stream(seed, 0x4d41_5000 + c as u64).next_u64_value(),
-                    &super::Silent,
-                )
-            })
-            .into_iter()
-            .collect::<Result<_>>()?;
+            let fits: Vec<super::PointFit> =
+                super::on_pool(chains, |c| chain_map(spec, priors, data, training, seed, c))
+                    .into_iter()
+                    .collect::<Result<_>>()?;
             progress.finish();
-            let info = fits
-                .iter()
-                .map(|f| {
-                    serde_json::json!({
-                        "steps": f.steps,
-                        "early_stopping_epoch": f.early_stopping_epoch,
-                        "validation_log_lik": f.validation_log_lik,
-                    })
-                })
-                .collect();
-            (fits.into_iter().map(|f| f.theta).collect(), info)
+            let info = fits.iter().map(init_info).collect();
+            (
+                fits.into_iter().map(|f| f.theta).collect(),
+                info,
+                t0.elapsed().as_secs_f64(),
+            )
         }
     };
-    let seconds_init = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let mut hier_summary = None;
     let mut scale_quantities = Vec::new();
@@ -504,16 +628,24 @@ pub fn fit_mcmc(
                 }
             }
         }
-        (_, None) => sample_from(&model, &settings.sample, seed, &inits, progress)?,
+        (_, None) => match given {
+            Some(units) => given_samples(units, chains)?,
+            None => sample_from(&model, &settings.sample, seed, &inits, progress)?,
+        },
         (_, Some(h)) => {
             // Non-centred: φ = [z, log scales], chains start at their MAP (at the hyperpriors'
             // median scales) mapped to z.
             let density = super::hierarchical::NonCentred::new(model.clone(), h.clone());
-            let inits: Vec<Vec<f64>> = inits
-                .iter()
-                .map(|w| density.from_weights(w, &h.fixed))
-                .collect();
-            let mut s = sample_from(&density, &settings.sample, seed, &inits, progress)?;
+            let mut s = match given {
+                Some(units) => given_samples(units, chains)?,
+                None => {
+                    let inits: Vec<Vec<f64>> = inits
+                        .iter()
+                        .map(|w| density.from_weights(w, &h.fixed))
+                        .collect();
+                    sample_from(&density, &settings.sample, seed, &inits, progress)?
+                }
+            };
             let (est, us) = super::hierarchical::split_draws(&density, &mut s);
             for (k, e) in est.iter().enumerate() {
                 if e.name.contains("[local ") {

@@ -22,9 +22,11 @@ pub use laplace::{
     LaplaceOutcome, LaplacePosterior, LaplacePredictive, OnlineOptions, OnlineOutcome, OnlineStep,
     PriorGroups, Subset, Tune, MAX_FULL_PARAMS,
 };
-pub use mcmc::{fit_mcmc, McmcOutcome, McmcSettings};
+pub use mcmc::{fit_mcmc, run_chain_unit, ChainUnit, McmcOutcome, McmcSettings};
 pub use point::{train_point, PointFit};
-pub use sample::{sample, sample_from, DrawStats, MassMatrix, SampleOptions, Sampler, Samples};
+pub use sample::{
+    sample, sample_chains, sample_from, DrawStats, MassMatrix, SampleOptions, Sampler, Samples,
+};
 pub use sgmcmc::{sample_sg, BatchDensity, Schedule, SgKind, SgOptions};
 
 use crate::error::{Error, Result};

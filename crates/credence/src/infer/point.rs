@@ -10,10 +10,10 @@ use crate::model::{Model, ModelSpec, Penalty};
 use crate::optim::{lbfgs, Adam};
 use crate::prior::ResolvedPriors;
 use crate::rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The outcome of training a point estimate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PointFit {
     /// The parameters found.
     #[serde(skip)]

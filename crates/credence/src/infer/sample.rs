@@ -368,6 +368,36 @@ impl Samples {
     pub fn max_depth_hits(&self) -> usize {
         self.chains.iter().map(|c| c.max_depth_hits).sum()
     }
+
+    /// The chains of several runs, one after the other (runs over disjoint chain numbers, in
+    /// order: see [`sample_chains`]); `options.chains` counts them all.
+    pub fn concat(parts: Vec<Samples>) -> Result<Samples> {
+        let Some(first) = parts.first() else {
+            return Err(Error::Invalid("no chains to combine".into()));
+        };
+        let mut out = Samples {
+            options: first.options.clone(),
+            draws: Vec::new(),
+            logp: Vec::new(),
+            energy: Vec::new(),
+            chains: Vec::new(),
+        };
+        for p in parts {
+            let mut o = p.options.clone();
+            o.chains = out.options.chains;
+            if o != out.options {
+                return Err(Error::Invalid(
+                    "the chains to combine were run with different settings".into(),
+                ));
+            }
+            out.draws.extend(p.draws);
+            out.logp.extend(p.logp);
+            out.energy.extend(p.energy);
+            out.chains.extend(p.chains);
+        }
+        out.options.chains = out.chains.len();
+        Ok(out)
+    }
 }
 
 /// Samples `density` with the default initialisation (uniform in ±`init_radius`).
@@ -388,6 +418,30 @@ pub fn sample_from<D: LogDensity + Clone + Send + Sync>(
     inits: &[Vec<f64>],
     progress: &dyn Progress,
 ) -> Result<Samples> {
+    let chains: Vec<usize> = (0..options.chains).collect();
+    let starts: Vec<Vec<f64>> = if inits.is_empty() {
+        Vec::new()
+    } else {
+        chains
+            .iter()
+            .map(|c| inits[c % inits.len()].clone())
+            .collect()
+    };
+    sample_chains(density, options, seed, &chains, &starts, progress)
+}
+
+/// Runs the chains numbered `chains` (each seeded by its number, so chain `c` is the same
+/// whichever other chains run beside it, here or on another machine), chain `chains[i]`
+/// starting at `inits[i]` (random points when `inits` is empty). [`Samples::concat`] of runs
+/// over disjoint chain numbers, in order, is the run over all of them.
+pub fn sample_chains<D: LogDensity + Clone + Send + Sync>(
+    density: &D,
+    options: &SampleOptions,
+    seed: u64,
+    chains: &[usize],
+    inits: &[Vec<f64>],
+    progress: &dyn Progress,
+) -> Result<Samples> {
     options.validate()?;
     let dim = density.dim();
     if let Some(bad) = inits.iter().find(|v| v.len() != dim) {
@@ -396,9 +450,16 @@ pub fn sample_from<D: LogDensity + Clone + Send + Sync>(
             bad.len()
         )));
     }
+    if !inits.is_empty() && inits.len() != chains.len() {
+        return Err(Error::Invalid(format!(
+            "{} initial points for {} chains",
+            inits.len(),
+            chains.len()
+        )));
+    }
     let per_chain = options.warmup + options.draws * options.thin;
     progress.start(
-        (per_chain * options.chains) as u64,
+        (per_chain * chains.len()) as u64,
         match options.sampler {
             Sampler::Nuts => "NUTS",
             Sampler::Hmc => "HMC",
@@ -408,14 +469,15 @@ pub fn sample_from<D: LogDensity + Clone + Send + Sync>(
         done: AtomicU64::new(0),
         progress,
     };
-    let runs: Vec<ChainRun> = super::on_pool(options.chains, |c| -> Result<ChainRun> {
+    let runs: Vec<ChainRun> = super::on_pool(chains.len(), |i| -> Result<ChainRun> {
+        let c = chains[i];
         let init = if inits.is_empty() {
             let mut r = rng::stream(seed, 0x1_0000 + c as u64);
             (0..dim)
                 .map(|_| options.init_radius * (2.0 * rng::uniform(&mut r) - 1.0))
                 .collect()
         } else {
-            inits[c % inits.len()].clone()
+            inits[i].clone()
         };
         let chain_seed = {
             use rand::RngCore;
@@ -438,6 +500,7 @@ pub fn sample_from<D: LogDensity + Clone + Send + Sync>(
         energy: Vec::new(),
         chains: Vec::new(),
     };
+    out.options.chains = chains.len();
     for r in runs {
         let (d, l, e, s) = r.finish();
         out.draws.push(d);

@@ -15,7 +15,7 @@ pub enum NoiseFamily {
 }
 
 /// A regression predictive: one component per posterior draw (equal weights).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegressionPredictive {
     /// Number of rows.
     pub rows: usize,

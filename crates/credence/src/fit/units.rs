@@ -1,0 +1,216 @@
+//! A fit's independent units — ensemble members, NUTS/HMC chains — run one at a time (on
+//! another process or machine, e.g. as Ray tasks from the Python package) and combined into the
+//! fit that runs them all here. Each unit depends only on the data, the config, the seed and its
+//! own number, so the combined posterior is the local one draw for draw (see `docs/SCALING.md`
+//! for the rule on threads).
+//!
+//! Units travel as bytes (CBOR: every `f64` bit pattern, NaN included, survives) stamped with a
+//! key of the fit they belong to (method, seed, data fingerprint, network, priors, settings), so
+//! a unit of another fit is refused rather than silently mixed in.
+
+use super::{fit_table_with, FitOptions, FittedModel, Plan, Product};
+use crate::config::Config;
+use crate::data::{Dataset, ReadOptions, SchemaOptions, Table};
+use crate::error::{Error, Result};
+use crate::infer::{ChainUnit, Method, PointFit};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What one unit computed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UnitPart {
+    /// An ensemble member: its parameters and its training record.
+    Member {
+        /// The member's parameters.
+        theta: Vec<f64>,
+        /// Its training outcome (trace, early stopping).
+        fit: PointFit,
+    },
+    /// A chain of NUTS or HMC.
+    Chain(ChainUnit),
+}
+
+/// One unit's result, with the key of the fit it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitOutput {
+    /// Key of the fit (see [`fit_key`]).
+    pub key: String,
+    /// Unit number (member or chain, 0-based).
+    pub index: usize,
+    /// What it computed.
+    pub part: UnitPart,
+}
+
+impl UnitOutput {
+    /// The unit as bytes, to send between processes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        ciborium::into_writer(self, &mut out)
+            .map_err(|e| Error::Invalid(format!("could not encode a fit unit: {e}")))?;
+        Ok(out)
+    }
+
+    /// A unit from [`UnitOutput::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        ciborium::from_reader(bytes)
+            .map_err(|e| Error::Invalid(format!("not a Credence fit unit: {e}")))
+    }
+}
+
+/// Which methods split into units: members (ensembles) or chains (NUTS, HMC).
+pub fn has_units(method: Method) -> bool {
+    matches!(
+        method,
+        Method::Ensemble | Method::AnchoredEnsemble | Method::Nuts | Method::Hmc
+    )
+}
+
+/// The key of a fit: a digest of everything its units depend on.
+pub(crate) fn fit_key(
+    method: Method,
+    seed: u64,
+    data: &Dataset,
+    settings: &serde_json::Value,
+    spec: &crate::model::ModelSpec,
+    priors: Option<&crate::prior::PriorSet>,
+) -> Result<String> {
+    let text = serde_json::to_string(&serde_json::json!({
+        "method": method.name(),
+        "seed": seed,
+        "data": data.fingerprint(),
+        "settings": settings,
+        "model": spec,
+        "priors": priors,
+    }))
+    .map_err(|e| Error::Invalid(e.to_string()))?;
+    let d = Sha256::digest(text.as_bytes());
+    Ok(d.iter().take(12).map(|b| format!("{b:02x}")).collect())
+}
+
+/// Checks that `units` are units 0..n of the fit with key `key`, in order.
+pub(crate) fn check_units(units: &[UnitOutput], key: &str, n: usize) -> Result<()> {
+    if let Some(u) = units.iter().find(|u| u.key != key) {
+        return Err(Error::Invalid(format!(
+            "unit {} belongs to another fit (key {}, this fit's is {key}): the data, config, method and seed must be the ones the units were run with",
+            u.index, u.key
+        )));
+    }
+    if units.len() != n || units.iter().enumerate().any(|(i, u)| u.index != i) {
+        let got: Vec<String> = units.iter().map(|u| u.index.to_string()).collect();
+        return Err(Error::Invalid(format!(
+            "the fit has {n} units (0..{n}); the units given are [{}]",
+            got.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn model_of(p: Product) -> Result<FittedModel> {
+    match p {
+        Product::Model(m) => Ok(m),
+        _ => Err(Error::Invalid("internal: a fit returned no model".into())),
+    }
+}
+
+/// How many units the fit of `data` under `config` with `opts.method` has: ensemble members or
+/// chains, after the defaults; 1 for a method that does not split (it is fitted whole).
+pub fn unit_count(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<usize> {
+    if !has_units(opts.method) {
+        return Ok(1);
+    }
+    match super::fit_inner_plan(data, config, opts, None, Plan::Count)? {
+        Product::Count(n) => Ok(n),
+        _ => Err(Error::Invalid("internal: no unit count".into())),
+    }
+}
+
+/// Runs unit `index` alone (an ensemble member or a chain).
+pub fn fit_unit(
+    data: &Dataset,
+    config: &Config,
+    opts: FitOptions<'_>,
+    index: usize,
+) -> Result<UnitOutput> {
+    if !has_units(opts.method) {
+        return Err(Error::Invalid(format!(
+            "{} does not split into units; fit it whole",
+            opts.method.name()
+        )));
+    }
+    match super::fit_inner_plan(data, config, opts, None, Plan::One(index))? {
+        Product::Unit(u) => Ok(u),
+        _ => Err(Error::Invalid(
+            "internal: a unit fit returned no unit".into(),
+        )),
+    }
+}
+
+/// The fit whose units (all of them, in order) were run by [`fit_unit`]: the same model as
+/// [`super::fit`] on the same arguments.
+pub fn fit_from_units(
+    data: &Dataset,
+    config: &Config,
+    opts: FitOptions<'_>,
+    units: &[UnitOutput],
+) -> Result<FittedModel> {
+    model_of(super::fit_inner_plan(
+        data,
+        config,
+        opts,
+        None,
+        Plan::Given(units),
+    )?)
+}
+
+/// [`unit_count`] for a typed table (as [`super::fit_table`] fits it).
+pub fn table_unit_count(
+    table: &Table,
+    schema_opts: &SchemaOptions,
+    read: &ReadOptions,
+    config: &Config,
+    opts: FitOptions<'_>,
+) -> Result<usize> {
+    if !has_units(opts.method) {
+        return Ok(1);
+    }
+    match fit_table_with(table, schema_opts, read, config, opts, Plan::Count)?.0 {
+        Product::Count(n) => Ok(n),
+        _ => Err(Error::Invalid("internal: no unit count".into())),
+    }
+}
+
+/// [`fit_unit`] for a typed table.
+pub fn fit_table_unit(
+    table: &Table,
+    schema_opts: &SchemaOptions,
+    read: &ReadOptions,
+    config: &Config,
+    opts: FitOptions<'_>,
+    index: usize,
+) -> Result<UnitOutput> {
+    if !has_units(opts.method) {
+        return Err(Error::Invalid(format!(
+            "{} does not split into units; fit it whole",
+            opts.method.name()
+        )));
+    }
+    match fit_table_with(table, schema_opts, read, config, opts, Plan::One(index))?.0 {
+        Product::Unit(u) => Ok(u),
+        _ => Err(Error::Invalid(
+            "internal: a unit fit returned no unit".into(),
+        )),
+    }
+}
+
+/// [`fit_from_units`] for a typed table; returns the model and the schema's notes.
+pub fn fit_table_from_units(
+    table: &Table,
+    schema_opts: &SchemaOptions,
+    read: &ReadOptions,
+    config: &Config,
+    opts: FitOptions<'_>,
+    units: &[UnitOutput],
+) -> Result<(FittedModel, Vec<String>)> {
+    let (p, notes) = fit_table_with(table, schema_opts, read, config, opts, Plan::Given(units))?;
+    Ok((model_of(p)?, notes))
+}
