@@ -58,6 +58,7 @@ class _BayesianEstimator(BaseEstimator):
         missing: str = "error",
         categorical: Optional[Sequence[str]] = None,
         verbose: bool = True,
+        executor: Any = None,
     ) -> None:
         self.method = method
         self.hidden = hidden
@@ -69,6 +70,7 @@ class _BayesianEstimator(BaseEstimator):
         self.missing = missing
         self.categorical = categorical
         self.verbose = verbose
+        self.executor = executor
 
     # --- settings ---------------------------------------------------------------------
     def _config_overlay(self) -> Tuple[Optional[str], Dict[str, Any]]:
@@ -170,7 +172,11 @@ class _BayesianEstimator(BaseEstimator):
         return "array", array_columns(X, names), names, y
 
     def _fit_columns(self, source: str, cols: list, names: List[str], targets: List[str]) -> "Model":
-        inner, notes = _credence.fit(cols, self._options(targets, source, names))
+        options = self._options(targets, source, names)
+        if self.executor is not None:
+            # Members or chains as units on the executor (credence.distributed); same model.
+            return self.executor.fit_columns(cols, options)
+        inner, notes = _credence.fit(cols, options)
         return Model(inner, notes)
 
     @staticmethod
@@ -241,8 +247,9 @@ class BayesianRegressor(RegressorMixin, _BayesianEstimator):
     ``heteroscedastic``, ``student-t``, ``poisson`` or a config table), ``priors`` (a list of
     ``credence.Prior``), ``config`` (a dict written as the TOML config file, or its path),
     ``seed``, ``missing`` (``error``, ``drop`` or ``impute``), ``categorical`` (numeric columns
-    to one-hot encode), ``verbose`` (a progress bar on a terminal). ``None`` means the
-    library's default, as in the CLI.
+    to one-hot encode), ``verbose`` (a progress bar on a terminal), ``executor`` (a
+    ``credence.distributed`` executor: ensemble members and chains run as its units, e.g. Ray
+    tasks; the same model as without it). ``None`` means the library's default, as in the CLI.
     """
 
     def __sklearn_tags__(self) -> Any:

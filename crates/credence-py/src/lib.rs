@@ -13,6 +13,7 @@ mod explain;
 mod model;
 mod options;
 mod run;
+mod units;
 
 create_exception!(
     _credence,
@@ -54,5 +55,18 @@ fn _credence(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain::sensitivity, m)?)?;
     m.add_function(wrap_pyfunction!(explain::methods, m)?)?;
     m.add_function(wrap_pyfunction!(explain::toml_of_json, m)?)?;
+    m.add_function(wrap_pyfunction!(units::unit_count, m)?)?;
+    m.add_function(wrap_pyfunction!(units::fit_unit, m)?)?;
+    m.add_function(wrap_pyfunction!(units::fit_from_units, m)?)?;
+    m.add_function(wrap_pyfunction!(units::bench_uci, m)?)?;
+    m.add_function(wrap_pyfunction!(units::bench_uci_unit, m)?)?;
+    m.add_function(wrap_pyfunction!(units::uci_splits, m)?)?;
+    m.add_function(wrap_pyfunction!(units::bench_uci_merge, m)?)?;
+    m.add_function(wrap_pyfunction!(units::curve_runs, m)?)?;
+    m.add_function(wrap_pyfunction!(units::curve_run, m)?)?;
+    m.add_function(wrap_pyfunction!(units::curve, m)?)?;
+    m.add_function(wrap_pyfunction!(units::sensitivity_units, m)?)?;
+    m.add_function(wrap_pyfunction!(units::sensitivity_unit, m)?)?;
+    m.add_function(wrap_pyfunction!(units::sensitivity_from_units, m)?)?;
     Ok(())
 }

@@ -53,6 +53,13 @@ pub fn fit(
     Ok((Model { inner }, notes))
 }
 
+impl Model {
+    /// Wraps a fitted model.
+    pub(crate) fn from_inner(inner: FittedModel) -> Self {
+        Model { inner }
+    }
+}
+
 /// Loads a model folder written by `credence fit` or by `Model.save`.
 #[pyfunction]
 pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Model> {

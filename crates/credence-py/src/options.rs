@@ -92,7 +92,7 @@ impl TableOptions {
 }
 
 /// The config from an optional TOML file and optional JSON entries laid over it.
-fn build_config(
+pub(crate) fn build_config(
     path: Option<&str>,
     overlay: Option<&serde_json::Value>,
 ) -> credence::Result<Config> {
