@@ -5,7 +5,8 @@ The same Rust core as the ``credence`` command-line program: scikit-learn estima
 ``Normal``, ``Factual``, …), fitted models with their predictive parts, decisions, reports and
 posterior draws (``Model``, ``load``), and the explanation tools (``bayes``, ``prior_check``,
 ``sensitivity``). Model folders are the CLI's: ``credence.load`` reads what ``credence fit``
-writes, and ``credence predict`` reads what ``Model.save`` writes.
+writes, and ``credence predict`` reads what ``Model.save`` writes. ``credence.distributed``
+runs ensemble members, chains, benchmark splits and sweeps as Ray tasks (Ray optional).
 """
 
 from ._credence import NumericalError, __version__

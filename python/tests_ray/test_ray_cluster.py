@@ -167,3 +167,18 @@ def test_a_unit_with_bad_settings_is_not_retried_and_is_named(cluster, data):
     bad = {"training": {"epochs": 1, "learning_rate": 1e300}}
     with pytest.raises(UnitError, match="unit 0 failed"):
         RayExecutor(progress=False, max_retries=5).bench_uci(YACHT, "map", splits=1, config=bad)
+
+
+def test_the_readme_scaling_example_runs(cluster, capsys):
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Scaling out\n", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        exec(compile(block, "README.md", "exec"), {})
+    finally:
+        os.chdir(cwd)
+    assert "yacht MAP over 4 splits: test LL" in capsys.readouterr().out
