@@ -94,3 +94,13 @@ def test_executors_check_their_arguments():
         RayExecutor(max_retries=-1)
     with pytest.raises(ValueError, match="at least one split"):
         LocalExecutor().bench_uci(YACHT, "map", splits=[])
+
+
+def test_without_ray_the_ray_executor_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    with pytest.raises(ImportError, match="pip install ray"):
+        RayExecutor(progress=False).bench_uci(YACHT, "map", splits=1)
+    # Everything else works without Ray.
+    assert LocalExecutor(progress=False).bench_uci(YACHT, "map", splits=1, config={"training": {"epochs": 5}})["splits"] == 1

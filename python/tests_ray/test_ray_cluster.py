@@ -98,9 +98,22 @@ def test_a_distributed_fit_is_the_local_fit(cluster, data, tmp_path, method, inf
     local = _est(method, **inference).fit(X, y)
     remote = _est(method, RayExecutor(progress=False), **inference).fit(X, y)
     assert _same(local, remote, tmp_path)
-    # An ordinary model folder: it loads and predicts like the local one.
+    # An ordinary model folder: Python and the CLI load it and predict like the local fit.
     loaded = credence.load(tmp_path / "b")
     np.testing.assert_array_equal(loaded.predictive(X[:5], names=["x0", "x1"]).mean, local.predict(X[:5]))
+    cli = os.environ.get("CREDENCE_CLI")
+    if cli:  # scripts/test sets it (the debug build of the CLI)
+        import subprocess
+
+        import pandas as pd
+
+        pd.DataFrame(X[:5], columns=["x0", "x1"]).to_csv(tmp_path / "t.csv", index=False)
+        subprocess.run(
+            [cli, "predict", "--model", str(tmp_path / "b"), "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "p.csv")],
+            check=True,
+            capture_output=True,
+        )
+        np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["mean"], local.predict(X[:5]), rtol=1e-12)
 
 
 def test_uci_splits_curve_and_sensitivity_on_the_cluster_match_local_runs(cluster):
