@@ -9,8 +9,12 @@ use crate::options::{build_config, TableOptions};
 use crate::run::interruptible;
 use credence::config::Config;
 use credence::data::{Dataset, Schema};
-use credence::explain::{Alternatives, CurveOptions, CurveRun, SensitivityOptions, SensitivityUnit};
-use credence::fit::{fit_table_from_units, fit_table_unit, table_unit_count, FitOptions, UnitOutput};
+use credence::explain::{
+    Alternatives, CurveOptions, CurveRun, SensitivityOptions, SensitivityUnit,
+};
+use credence::fit::{
+    fit_table_from_units, fit_table_unit, table_unit_count, FitOptions, UnitOutput,
+};
 use credence::uci::{SplitSelection, UciResult};
 use credence::Method;
 use pyo3::prelude::*;
@@ -325,8 +329,12 @@ pub fn sensitivity_unit<'py>(
     alternatives_source: &str,
     test_fraction: f64,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let (o, alts, so) =
-        sensitivity_setup(options, alternatives_toml, alternatives_source, test_fraction)?;
+    let (o, alts, so) = sensitivity_setup(
+        options,
+        alternatives_toml,
+        alternatives_source,
+        test_fraction,
+    )?;
     let (config, data) = dataset(columns, &o)?;
     let u = interruptible(py, false, |_| {
         credence::explain::sensitivity_unit(&data, &config, &alts, so, index)
@@ -347,8 +355,12 @@ pub fn sensitivity_from_units(
     alternatives_source: &str,
     test_fraction: f64,
 ) -> PyResult<String> {
-    let (o, alts, so) =
-        sensitivity_setup(options, alternatives_toml, alternatives_source, test_fraction)?;
+    let (o, alts, so) = sensitivity_setup(
+        options,
+        alternatives_toml,
+        alternatives_source,
+        test_fraction,
+    )?;
     let (config, data) = dataset(columns, &o)?;
     let units: Vec<SensitivityUnit> = units
         .iter()

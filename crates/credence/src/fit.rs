@@ -37,8 +37,8 @@ pub(crate) enum Plan<'a> {
 
 /// What the fitting pipeline returns for its [`Plan`].
 pub(crate) enum Product {
-    Model(FittedModel),
-    Unit(UnitOutput),
+    Model(Box<FittedModel>),
+    Unit(Box<UnitOutput>),
     Count(usize),
 }
 
@@ -217,7 +217,7 @@ pub fn fit_table(
     opts: FitOptions<'_>,
 ) -> Result<(FittedModel, Vec<String>)> {
     match fit_table_with(table, schema_opts, read, config, opts, Plan::All)? {
-        (Product::Model(m), notes) => Ok((m, notes)),
+        (Product::Model(m), notes) => Ok((*m, notes)),
         _ => Err(Error::Invalid("internal: a fit returned no model".into())),
     }
 }
@@ -323,7 +323,7 @@ pub(crate) fn fit_inner(
     transfer: Option<&Transfer>,
 ) -> Result<FittedModel> {
     match fit_inner_plan(data, config, opts, transfer, Plan::All)? {
-        Product::Model(m) => Ok(m),
+        Product::Model(m) => Ok(*m),
         _ => Err(Error::Invalid("internal: a fit returned no model".into())),
     }
 }
@@ -560,14 +560,14 @@ pub(crate) fn fit_inner_plan(
                                 opts.seed,
                                 m,
                             )?;
-                            return Ok(Product::Unit(UnitOutput {
+                            return Ok(Product::Unit(Box::new(UnitOutput {
                                 key,
                                 index: m,
                                 part: UnitPart::Member {
                                     theta: fit.theta.clone(),
                                     fit,
                                 },
-                            }));
+                            })));
                         }
                         Plan::Given(given) => {
                             units::check_units(given, &key, o.members)?;
@@ -631,11 +631,11 @@ pub(crate) fn fit_inner_plan(
                         c,
                         opts.progress,
                     )?;
-                    return Ok(Product::Unit(UnitOutput {
+                    return Ok(Product::Unit(Box::new(UnitOutput {
                         key,
                         index: c,
                         part: UnitPart::Chain(unit),
-                    }));
+                    })));
                 }
                 Plan::Given(given) => {
                     units::check_units(given, &key, given.len())?;
@@ -787,7 +787,7 @@ pub(crate) fn fit_inner_plan(
         posterior_kind: posterior.kind().to_string(),
         schema: None,
     };
-    Ok(Product::Model(FittedModel { record, posterior }))
+    Ok(Product::Model(Box::new(FittedModel { record, posterior })))
 }
 
 impl FittedModel {

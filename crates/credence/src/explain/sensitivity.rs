@@ -306,13 +306,17 @@ pub struct SensitivityUnit {
     pub predictive: RegressionPredictive,
 }
 
-/// The analysis's split and prior sets: ("base", base priors), then each alternative.
+/// Training rows, held-out rows, and the named prior sets: ("base", base priors), then each
+/// alternative.
+type Prepared = (Dataset, Dataset, Vec<(String, PriorSet)>);
+
+/// The analysis's split and prior sets.
 fn prepare(
     data: &Dataset,
     config: &Config,
     alternatives: &Alternatives,
     opts: SensitivityOptions,
-) -> Result<(Dataset, Dataset, Vec<(String, PriorSet)>)> {
+) -> Result<Prepared> {
     if !opts.method.uses_prior() {
         return Err(Error::Invalid(format!(
             "prior sensitivity needs a method that uses a prior; '{}' does not",

@@ -107,7 +107,7 @@ pub(crate) fn check_units(units: &[UnitOutput], key: &str, n: usize) -> Result<(
 
 fn model_of(p: Product) -> Result<FittedModel> {
     match p {
-        Product::Model(m) => Ok(m),
+        Product::Model(m) => Ok(*m),
         _ => Err(Error::Invalid("internal: a fit returned no model".into())),
     }
 }
@@ -138,7 +138,7 @@ pub fn fit_unit(
         )));
     }
     match super::fit_inner_plan(data, config, opts, None, Plan::One(index))? {
-        Product::Unit(u) => Ok(u),
+        Product::Unit(u) => Ok(*u),
         _ => Err(Error::Invalid(
             "internal: a unit fit returned no unit".into(),
         )),
@@ -195,7 +195,7 @@ pub fn fit_table_unit(
         )));
     }
     match fit_table_with(table, schema_opts, read, config, opts, Plan::One(index))?.0 {
-        Product::Unit(u) => Ok(u),
+        Product::Unit(u) => Ok(*u),
         _ => Err(Error::Invalid(
             "internal: a unit fit returned no unit".into(),
         )),
