@@ -191,6 +191,25 @@ pub fn prior_check(a: &PriorCheckArgs) -> Result<()> {
         "  98% prior predictive range / observed range: {:.2}×",
         c.range_ratio
     );
+    if let (Some(o), Some(b)) = (&c.output_prior, &c.before) {
+        let pct = 100.0 * o.mass;
+        println!("output prior: {}", o.statement);
+        if o.stated[0] == 0.0 && o.achieved[0] == 0.0 {
+            println!(
+                "  largest class probability, {pct:.0}% quantile: stated at most {:.4}, achieved {:.4}",
+                o.stated[1], o.achieved[1]
+            );
+        } else {
+            println!(
+                "  central {pct:.0}% of the prior mean function: stated [{:.4}, {:.4}], achieved [{:.4}, {:.4}] (fresh draws)",
+                o.stated[0], o.stated[1], o.achieved[0], o.achieved[1]
+            );
+        }
+        println!(
+            "  before (without the output prior), prior mean function 1% / 50% / 99%: {:.4e} / {:.4e} / {:.4e}",
+            b.q01, b.q50, b.q99
+        );
+    }
     if c.warnings.is_empty() {
         println!("no warnings: the prior predicts outputs on the scale of the data");
     }

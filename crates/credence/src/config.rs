@@ -209,6 +209,8 @@ struct RawConfig {
     prior: Vec<RawPrior>,
     #[serde(default)]
     inference: toml::Table,
+    #[serde(default)]
+    output_prior: Option<crate::prior::OutputPrior>,
 }
 
 /// A complete fit configuration.
@@ -226,6 +228,9 @@ pub struct Config {
     pub priors: Option<PriorSet>,
     /// Method-specific settings (`[inference]` table), read by each inference method.
     pub inference: toml::Table,
+    /// A belief about the network's outputs (`[output_prior]`) that sets the weight and bias
+    /// priors (see [`crate::prior::output`]).
+    pub output_prior: Option<crate::prior::OutputPrior>,
     /// The file it came from.
     pub source: String,
     /// The `[training]` keys the file set; the others are open to the defaults of
@@ -243,6 +248,7 @@ impl Default for Config {
             training: TrainConfig::default(),
             priors: None,
             inference: toml::Table::new(),
+            output_prior: None,
             source: "<defaults>".into(),
             training_set: Vec::new(),
         }
@@ -313,6 +319,21 @@ impl Config {
         if let Some(p) = &priors {
             p.validate(file)?;
         }
+        if let Some(o) = &raw.output_prior {
+            o.validate(file)?;
+            if let Some(p) = priors
+                .as_ref()
+                .and_then(|s| s.priors.iter().find(|p| p.params != "noise"))
+            {
+                return Err(Error::Config {
+                    file: file.into(),
+                    message: format!(
+                        "[output_prior] sets the priors of the network's weights and biases, and a [[prior]] with params = \"{}\" also does; keep only [[prior]] entries for \"noise\" beside an [output_prior]",
+                        p.params
+                    ),
+                });
+            }
+        }
         let t = &raw.training;
         if !(0.0..0.9).contains(&t.validation_fraction) {
             return Err(Error::Config {
@@ -353,6 +374,7 @@ impl Config {
             training: raw.training,
             priors,
             inference: raw.inference,
+            output_prior: raw.output_prior,
             source: file.into(),
             training_set,
         })

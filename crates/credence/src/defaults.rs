@@ -63,6 +63,13 @@ pub fn complete(config: &Config, s: &Situation) -> Config {
     // Laplace's benchmark setting is online tuning; where that is not available (several
     // targets, a hierarchical or transferred prior, L-BFGS, another tuning asked for) the
     // earlier defaults stay: post-hoc KFAC on a homoscedastic network.
+    // A prior calibrated to a stated output belief is kept as stated: the evidence does not
+    // retune it unless the config asks.
+    if s.method == Method::Laplace && c.output_prior.is_some() {
+        c.inference
+            .entry("tune".to_string())
+            .or_insert_with(|| "none".into());
+    }
     let tune_open_or_online = c
         .inference
         .get("tune")

@@ -111,6 +111,10 @@ pub struct FitRecord {
     /// before it existed): the base rates the model's probabilities assume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_prevalence: Option<Vec<f64>>,
+    /// The output belief the weight priors were calibrated to (`[output_prior]`), with the
+    /// interval the calibrated prior achieves; absent when none was stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_prior: Option<crate::prior::Calibration>,
 }
 
 impl FitRecord {
@@ -449,6 +453,36 @@ pub(crate) fn fit_inner_plan(
         }
         priors = Some(set);
     }
+    // An output belief sets the weight and bias priors (the noise prior stays).
+    let mut output_calibration = None;
+    if let (Some(belief), Some(set)) = (&config.output_prior, priors.as_mut()) {
+        if transfer.is_some() {
+            return Err(Error::Invalid(
+                "an [output_prior] and a transferred prior both set the weight priors; use one"
+                    .into(),
+            ));
+        }
+        if data.targets() > 1 {
+            return Err(crate::predict::one_target_only("[output_prior]"));
+        }
+        let (layers, cal) = crate::prior::output::calibrate(
+            belief,
+            &spec,
+            &std_data.x,
+            std_data.rows,
+            (standardizer.y_mean, standardizer.y_std),
+            opts.seed,
+        )?;
+        let noise: Vec<_> = set
+            .priors
+            .iter()
+            .filter(|p| p.params == "noise")
+            .cloned()
+            .collect();
+        set.priors = layers;
+        set.priors.extend(noise);
+        output_calibration = Some(cal);
+    }
     // A fixed-noise or noise-free likelihood has no noise group: drop a noise prior then.
     let mut priors = priors.map(|mut p| {
         if layout.group("noise").is_none() {
@@ -752,6 +786,7 @@ pub(crate) fn fit_inner_plan(
         Task::Regression => None,
     };
     let record = FitRecord {
+        output_prior: output_calibration,
         class_prevalence,
         information,
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -878,6 +913,9 @@ pub fn config_of(record: &FitRecord, priors: Option<PriorSet>) -> Result<Config>
         training,
         priors: priors.or_else(|| record.priors.clone()),
         inference,
+        // The record's priors are the calibrated ones (explicit); the statement is in their
+        // provenance and in `record.output_prior`.
+        output_prior: None,
         source: format!("settings of the fit on {}", record.data.source),
         // The recorded settings are the resolved ones: the defaults must not change them.
         training_set: record.settings["training"]

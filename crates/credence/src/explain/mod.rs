@@ -43,6 +43,8 @@ pub struct ModelSetup {
     pub priors: Option<PriorSet>,
     /// The priors matched to the layout.
     pub resolved: Option<ResolvedPriors>,
+    /// The output belief the weight priors were calibrated to, if the config states one.
+    pub output_prior: Option<crate::prior::Calibration>,
 }
 
 impl ModelSetup {
@@ -78,6 +80,22 @@ impl ModelSetup {
             .priors
             .clone()
             .unwrap_or_else(PriorSet::default_priors);
+        let mut output_prior = None;
+        if let Some(belief) = &config.output_prior {
+            let std = standardizer.transform(data)?;
+            let (layers, cal) = crate::prior::output::calibrate(
+                belief,
+                &spec,
+                &std.x,
+                std.rows,
+                (standardizer.y_mean, standardizer.y_std),
+                config.seed.unwrap_or(0),
+            )?;
+            priors.priors.retain(|q| q.params == "noise");
+            let noise = std::mem::replace(&mut priors.priors, layers);
+            priors.priors.extend(noise);
+            output_prior = Some(cal);
+        }
         if layout.group("noise").is_none() {
             priors.priors.retain(|q| q.params != "noise");
         }
@@ -87,6 +105,7 @@ impl ModelSetup {
             spec,
             priors: Some(priors),
             resolved: Some(resolved),
+            output_prior,
         })
     }
 }

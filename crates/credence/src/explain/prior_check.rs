@@ -108,6 +108,13 @@ pub struct PriorCheck {
     pub warnings: Vec<String>,
     /// Band against one input, when one is chosen or there is only one.
     pub band: Option<Band>,
+    /// With an `[output_prior]`: the statement, the interval the calibrated prior achieves,
+    /// and the mean function's quantiles under the priors without it (before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_prior: Option<crate::prior::Calibration>,
+    /// The mean function's quantiles before calibration (the config's priors or the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Quantiles>,
 }
 
 /// Runs a prior predictive check on raw (unstandardised) data.
@@ -257,7 +264,20 @@ pub fn prior_check(
             x: xs,
         })
     });
+    let before = match &setup.output_prior {
+        None => None,
+        Some(cal) => {
+            for w in &cal.warnings {
+                warnings.push(format!("The output prior: {w}."));
+            }
+            let mut plain = config.clone();
+            plain.output_prior = None;
+            Some(prior_check(data, &plain, opts)?.function)
+        }
+    };
     Ok(PriorCheck {
+        output_prior: setup.output_prior.clone(),
+        before,
         target: data.target_label(),
         draws: opts.draws,
         priors: crate::fit::prior_summary(setup.priors.as_ref()),
