@@ -96,6 +96,17 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     })?;
     credence::artifact::write_atomic(&report_path, html.as_bytes())
         .with_context(|| format!("writing {}", report_path.display()))?;
+    // What the default prior predicts before data, and a prior stated on the outputs instead.
+    let check_opts = credence::explain::PriorCheckOptions {
+        seed: a.seed,
+        ..Default::default()
+    };
+    let stated = Config::parse(
+        "the demo's output prior",
+        "[output_prior]\nrange = [5.0, 50.0]\nmass = 0.95\nprovenance = { kind = \"factual\", source = \"a tract's median value is between $5k and $50k\" }\n",
+    )?;
+    let before = credence::explain::prior_check(&train, &Config::default(), &check_opts)?;
+    let after = credence::explain::prior_check(&train, &stated, &check_opts)?;
     if a.output.json {
         println!(
             "{}",
@@ -105,6 +116,11 @@ pub fn run(a: &DemoArgs) -> Result<()> {
                 "study": study,
                 "priors": rows.iter().map(|m| serde_json::json!({"method": m.record.method, "priors": m.record.prior_summary})).collect::<Vec<_>>(),
                 "decisions": summary,
+                "prior_check": {
+                    "default_prior_function_q01_q99": [before.function.q01, before.function.q99],
+                    "output_prior_function_q01_q99": [after.function.q01, after.function.q99],
+                    "output_prior": after.output_prior,
+                },
                 "report": report_path,
                 "seconds": seconds,
             })
@@ -151,6 +167,20 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     println!("\nPriors and their provenance:");
     for m in &rows {
         io::print_priors(&m.record);
+    }
+    println!(
+        "\nBefore any data (credence prior-check, {} prior networks): the default prior's networks predict MEDV from {:.0} to {:.0} (1% to 99%), observed {:.0} to {:.0}.",
+        before.draws, before.function.q01, before.function.q99, before.observed_min, before.observed_max
+    );
+    if let Some(cal) = &after.output_prior {
+        println!(
+            "  Stated instead on the outputs, \"{}\" (factual; examples/output-prior/boston.toml): the calibrated weight priors put 95% of predictions in [{:.1}, {:.1}], 1% to 99% in [{:.0}, {:.0}].",
+            "a tract's median value is between $5k and $50k",
+            cal.achieved[0],
+            cal.achieved[1],
+            after.function.q01,
+            after.function.q99
+        );
     }
     println!(
         "\nDecision under values, not facts: {}",

@@ -315,6 +315,12 @@ pub fn calibrate(
             seed ^ 0x5eed,
         )?;
         let achieved = top(&check, 1.0);
+        if (achieved - conf).abs() > 0.05 {
+            warnings.push(format!(
+                "this network cannot meet the statement: under the calibrated prior the {:.0}% quantile of the largest class probability is {achieved:.3}, not {conf}",
+                100.0 * belief.mass
+            ));
+        }
         return Ok((
             priors,
             Calibration {
@@ -400,6 +406,15 @@ pub fn calibrate(
         .collect();
     f.sort_by(f64::total_cmp);
     let achieved = [quantile(&f, 1.0 - p_hi), quantile(&f, p_hi)];
+    let off = (achieved[0] - lo).abs().max((achieved[1] - hi).abs());
+    if off > 0.1 * (hi - lo) {
+        warnings.push(format!(
+            "this network cannot meet the statement: its calibrated prior puts the central {:.0}% of outputs in [{:.4}, {:.4}], not the stated [{lo}, {hi}]",
+            100.0 * belief.mass,
+            achieved[0],
+            achieved[1]
+        ));
+    }
     Ok((
         priors,
         Calibration {
