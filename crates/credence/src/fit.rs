@@ -734,6 +734,15 @@ pub(crate) fn fit_inner_plan(
                     };
                 }
             }
+            if config.output_prior.is_some() && !config.inference.contains_key("hessian") {
+                // An output prior's weights and biases have different scales in a layer, which
+                // KFAC's one precision per layer cannot hold: the full Hessian where it fits.
+                lopts.hessian = if spec.mlp.dim() <= lopts.max_full_params {
+                    infer::HessianStructure::Full
+                } else {
+                    infer::HessianStructure::Diag
+                };
+            }
             let (Some(ps), Some(rp)) = (priors.as_ref(), resolved.as_ref()) else {
                 return Err(Error::Invalid(
                     "the Laplace approximation needs a prior".into(),

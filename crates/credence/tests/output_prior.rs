@@ -247,6 +247,24 @@ fn a_fit_records_the_statement_and_prior_check_shows_before_and_after() {
         "the noise prior stays"
     );
 
+    // Laplace keeps the stated prior (no evidence tuning) and holds its per-layer scales.
+    let lap = fit(
+        &data,
+        &cfg,
+        FitOptions {
+            method: Method::Laplace,
+            seed: 0,
+            progress: &Silent,
+            strict_columns: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        lap.record.priors, m.record.priors,
+        "the calibrated priors are kept"
+    );
+    assert_eq!(lap.record.settings["inference"]["tune"], "none");
+
     let opts = credence::explain::PriorCheckOptions::default();
     let c = credence::explain::prior_check(&data, &cfg, &opts).unwrap();
     let before = c.before.unwrap();
