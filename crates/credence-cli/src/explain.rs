@@ -37,11 +37,9 @@ pub fn curve(a: &CurveArgs) -> Result<()> {
         write_svg(p, &credence::plot::panels(&c.plots(), 480, 360)?)?;
     }
     if a.output.json {
-        let mut v = serde_json::to_value(&c)?;
-        if let Some(o) = v.as_object_mut() {
-            o.remove("runs");
-        }
-        println!("{v}");
+        // Every run too (method, size, repeat, split, metrics), for paired comparisons
+        // between curves run with different configs on the same subsets.
+        println!("{}", serde_json::to_value(&c)?);
         return Ok(());
     }
     println!(
