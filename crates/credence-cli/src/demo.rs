@@ -174,8 +174,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     );
     if let Some(cal) = &after.output_prior {
         println!(
-            "  Stated instead on the outputs, \"{}\" (factual; examples/output-prior/boston.toml): the calibrated weight priors put 95% of predictions in [{:.1}, {:.1}], 1% to 99% in [{:.0}, {:.0}].",
-            "a tract's median value is between $5k and $50k",
+            "  Stated instead on the outputs, \"a tract's median value is between $5k and $50k\" (factual; examples/output-prior/boston.toml): the calibrated weight priors put 95% of predictions in [{:.1}, {:.1}], 1% to 99% in [{:.0}, {:.0}].",
             cal.achieved[0],
             cal.achieved[1],
             after.function.q01,

@@ -162,8 +162,8 @@ fn layer_priors(spec: &ModelSpec, kappa: f64, centre: f64, prov: &Provenance) ->
         per_parameter: None,
         hierarchy: None,
     };
-    for l in 0..layers {
-        let fan_in = sizes[l].max(1) as f64;
+    for (l, &width) in sizes.iter().enumerate().take(layers) {
+        let fan_in = width.max(1) as f64;
         let last = l + 1 == layers;
         let (w, b, loc) = if last {
             (kappa / fan_in.sqrt(), kappa, centre)
