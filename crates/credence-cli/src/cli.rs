@@ -426,13 +426,13 @@ pub struct ElicitArgs {
     #[arg(long)]
     pub family: String,
     /// A stated quantile P=VALUE (P(X ≤ VALUE) = P), e.g. 0.05=400; repeat for more.
-    #[arg(long, value_name = "P=VALUE")]
+    #[arg(long, value_name = "P=VALUE", allow_hyphen_values = true)]
     pub quantile: Vec<String>,
     /// A stated mean (with --sd).
     #[arg(long, allow_negative_numbers = true)]
     pub mean: Option<f64>,
     /// A stated standard deviation (with --mean).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub sd: Option<f64>,
     /// A stated mode (with --range).
     #[arg(long, allow_negative_numbers = true)]
@@ -441,10 +441,10 @@ pub struct ElicitArgs {
     #[arg(long, value_name = "LOW,HIGH", allow_hyphen_values = true)]
     pub range: Option<String>,
     /// Probability inside --range.
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.95)]
     pub mass: f64,
     /// Degrees of freedom of a student-t (otherwise fitted: three quantiles needed).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub df: Option<f64>,
     /// Past data: a data file (CSV, Parquet or whitespace) whose --column is fitted by maximum likelihood.
     #[arg(long, value_name = "FILE")]
@@ -453,7 +453,7 @@ pub struct ElicitArgs {
     #[arg(long)]
     pub column: Option<String>,
     /// Power prior: the past data count as WEIGHT·n observations (normal, lognormal).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight: Option<f64>,
     /// What a prior from past data is on: `value` (a future value: the predictive) or `mean` (the mean of future data).
     #[arg(long, default_value = "value")]

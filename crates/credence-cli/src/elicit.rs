@@ -4,8 +4,8 @@
 use crate::cli::ElicitArgs;
 use anyhow::{bail, Context, Result};
 use credence::elicit::{
-    describe_short, format_num, from_past_data, percent, prior_block, read_column, round_sig,
-    Elicited, Family, Quantile, Statement, Target,
+    describe_short, from_past_data, percent, prior_block, read_column, round_sig, Elicited, Family,
+    Quantile, Statement, Target,
 };
 use credence::prior::NoiseParam;
 use credence::{Provenance, ProvenanceKind};
@@ -115,8 +115,9 @@ pub fn run(a: &ElicitArgs) -> Result<()> {
             .with_context(|| format!("reading --from-data {}", file.display()))?;
         if data.dropped > 0 && !a.output.quiet && !a.output.json {
             eprintln!(
-                "note: {} missing cells of column '{}' dropped; {} values used",
+                "note: {} missing cell{} of column '{}' dropped; {} values used",
                 data.dropped,
+                if data.dropped == 1 { "" } else { "s" },
                 data.column,
                 data.values.len()
             );
@@ -176,8 +177,8 @@ pub fn run(a: &ElicitArgs) -> Result<()> {
         println!(
             "{:<20} {:>14} {:>14}",
             c.what,
-            format_num(c.stated),
-            round_sig(c.fitted, 6)
+            round_sig(c.stated, 7),
+            round_sig(c.fitted, 7)
         );
     }
     println!();

@@ -301,7 +301,11 @@ pub fn from_past_data(
         data.file,
         data.fingerprint(),
         if data.dropped > 0 {
-            format!(", {} missing cells dropped", data.dropped)
+            format!(
+                ", {} missing cell{} dropped",
+                data.dropped,
+                if data.dropped == 1 { "" } else { "s" }
+            )
         } else {
             String::new()
         }
