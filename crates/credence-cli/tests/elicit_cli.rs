@@ -24,7 +24,11 @@ fn ok(args: &[&str]) -> String {
 fn fails(args: &[&str]) -> String {
     let o = credence(args);
     assert!(!o.status.success(), "credence {args:?} succeeded");
-    assert_eq!(o.status.code(), Some(1), "a clean error exit, not a panic: {args:?}");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a clean error exit, not a panic: {args:?}"
+    );
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(!err.contains("panicked"), "{err}");
     err
@@ -420,4 +424,57 @@ fn bad_inputs_are_clear_errors() {
             );
         }
     }
+}
+
+#[test]
+fn an_elicited_lognormal_noise_prior_is_used_by_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("data/yacht/data.txt")).unwrap();
+    let mut csv = String::from("lcb,prismatic,ld,bd,lb,froude,resistance\n");
+    for line in text.lines().filter(|l| !l.trim().is_empty()).take(80) {
+        csv.push_str(&line.split_whitespace().collect::<Vec<_>>().join(","));
+        csv.push('\n');
+    }
+    let data = dir.path().join("yacht.csv");
+    std::fs::write(&data, csv).unwrap();
+    let block = json(&ok(&[
+        "elicit",
+        "--family",
+        "lognormal",
+        "--quantile",
+        "0.05=0.05",
+        "--quantile",
+        "0.95=0.5",
+        "--source",
+        "test",
+        "--json",
+    ]))["prior"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let weights = "[[prior]]\nparams = \"*\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\nprovenance = { kind = \"default\", source = \"test\" }\n";
+    let cfg = dir.path().join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!("[model]\nhidden = [10]\n[training]\nepochs = 30\n{block}{weights}"),
+    )
+    .unwrap();
+    let out = ok(&[
+        "fit",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "resistance",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--method",
+        "map",
+        "--out",
+        dir.path().join("m").to_str().unwrap(),
+    ]);
+    assert!(out.contains("noise ~ LogNormal(mu="), "{out}");
+    assert!(
+        out.contains("elicited: 5% quantile 0.05, 95% quantile 0.5"),
+        "{out}"
+    );
 }
