@@ -141,16 +141,28 @@ pub fn mle(family: Family, xs: &[f64], df: Option<f64>) -> Result<Dist> {
     let d = match family {
         Family::Normal => {
             let (loc, scale) = mean_sd(xs);
+            if scale == 0.0 {
+                return Err(constant(family));
+            }
             Dist::Normal { loc, scale }
         }
         Family::LogNormal => {
             let logs: Vec<f64> = xs.iter().map(|x| x.ln()).collect();
             let (mu, sigma) = mean_sd(&logs);
+            if sigma == 0.0 {
+                return Err(constant(family));
+            }
             Dist::LogNormal { mu, sigma }
         }
-        Family::HalfNormal => Dist::HalfNormal {
-            scale: mean(&xs.iter().map(|x| x * x).collect::<Vec<_>>()).sqrt(),
-        },
+        Family::HalfNormal => {
+            let scale = mean(&xs.iter().map(|x| x * x).collect::<Vec<_>>()).sqrt();
+            if scale == 0.0 {
+                return Err(Error::Invalid(
+                    "--from-data: every value is 0, so a half-normal has no positive scale".into(),
+                ));
+            }
+            Dist::HalfNormal { scale }
+        }
         Family::Gamma => {
             // Score: ln α − ψ(α) = ln x̄ − mean(ln x); the rate is α / x̄.
             let m = mean(xs);

@@ -203,26 +203,33 @@ fn student_t_df(qs: &[Quantile]) -> Result<Option<Dist>> {
     }))
 }
 
-/// Beta from two quantiles: Newton on (ln α, ln β) with the CDF residuals, a numerical
-/// Jacobian and step halving, started from least squares on the CDF residuals.
+/// Beta from two quantiles: Newton on (ln α, ln β) with the CDF residuals on the probit scale
+/// (z(F(xᵢ)) − z(pᵢ), which keeps the tails from flattening the problem), a numerical Jacobian
+/// and step halving, started from the best point of a grid and a least-squares refinement.
 fn beta_exact(qs: &[Quantile]) -> Result<Dist> {
     let f = |th: &[f64]| -> [f64; 2] {
         let d = Family::Beta.at(th, None);
-        [cdf(&d, qs[0].x) - qs[0].p, cdf(&d, qs[1].x) - qs[1].p]
+        let r = |q: &Quantile| z(cdf(&d, q.x).clamp(1e-300, 1.0 - 1e-16)) - z(q.p);
+        [r(&qs[0]), r(&qs[1])]
     };
-    let s = start(Family::Beta, qs, None);
-    let (th, _) = nelder_mead(
-        |th: &[f64]| {
-            let r = f(th);
-            r[0] * r[0] + r[1] * r[1]
-        },
-        &Family::Beta.theta(&s, false),
-        0.5,
-    );
+    let ss = |th: &[f64]| {
+        let r = f(th);
+        r[0] * r[0] + r[1] * r[1]
+    };
+    let mut best = Family::Beta.theta(&start(Family::Beta, qs, None), false);
+    for i in -4..=10 {
+        for j in -4..=10 {
+            let th = [i as f64, j as f64];
+            if ss(&th) < ss(&best) {
+                best = th.to_vec();
+            }
+        }
+    }
+    let (th, _) = nelder_mead(ss, &best, 0.5);
     let (th, res) = newton2(f, &th);
     if res > 1e-9 {
         return Err(Error::Numeric(format!(
-            "--quantile: no beta found with these quantiles (closest CDF residual {:.2e})",
+            "--quantile: no beta found with these quantiles (closest probit residual {:.2e}); a beta this extreme may not exist or not be representable",
             res
         )));
     }
@@ -441,6 +448,11 @@ fn fit_mode_range(
         return Err(invalid(format!(
             "--mode {md} --range {lo},{hi}: expected low < mode < high"
         )));
+    }
+    if family == Family::StudentT && df.is_none() {
+        return Err(invalid(
+            "--family student-t with --mode/--range needs --df: a mode and a central interval are symmetric statements, which every df fits",
+        ));
     }
     if !family.in_support(md) {
         return Err(invalid(format!(

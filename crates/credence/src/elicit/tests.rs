@@ -32,6 +32,7 @@ fn exactly_determined_quantiles_are_reproduced() {
         ("gamma", vec![(0.1, 0.01), (0.5, 2.0)], None),
         ("beta", vec![(0.05, 0.1), (0.95, 0.4)], None),
         ("beta", vec![(0.25, 0.002), (0.9, 0.05)], None),
+        ("beta", vec![(0.01, 0.0001), (0.99, 0.9999)], None),
         ("student-t", vec![(0.05, 400.0), (0.95, 900.0)], Some(4.0)),
         (
             "student-t",
@@ -273,6 +274,17 @@ fn bad_statements_are_named() {
         None,
     );
     assert!(e.contains("--mass"), "{e}");
+    let e = err(
+        "student-t",
+        Statement::ModeRange {
+            mode: 0.0,
+            lo: -1.0,
+            hi: 1.0,
+            mass: 0.9,
+        },
+        None,
+    );
+    assert!(e.contains("needs --df"), "{e}");
     let e = err("normal", qs(&[(0.05, 1.0), (0.95, 2.0)]), Some(3.0));
     assert!(e.contains("--df"), "{e}");
     assert!(Family::parse("weibull")
@@ -448,4 +460,13 @@ fn past_data_column_is_read_with_missing_cells_dropped() {
     let d = read_column(&f, "rainfall").unwrap();
     let e = d.check_support(Family::Gamma).unwrap_err().to_string();
     assert!(e.contains("line 3") && e.contains("positive"), "{e}");
+    // A half-normal fits equal values (one parameter); the others need a spread.
+    for f in Family::ALL.into_iter().filter(|f| *f != Family::HalfNormal) {
+        let e = mle(f, &[0.5, 0.5, 0.5], None).unwrap_err().to_string();
+        assert!(e.contains("all equal"), "{}: {e}", f.name());
+    }
+    let e = mle(Family::HalfNormal, &[0.0, 0.0], None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("every value is 0"), "{e}");
 }
