@@ -193,7 +193,11 @@ impl Elicited {
             }
             series.push(
                 Series::line(
-                    format!("stated {} = {}", c.what, format_num(c.stated)),
+                    if c.what.starts_with("data") {
+                        format!("{} = {}", c.what, round_sig(c.stated, 6))
+                    } else {
+                        format!("stated {} = {}", c.what, format_num(c.stated))
+                    },
                     vec![(c.stated, 0.0), (c.stated, top)],
                 )
                 .dashed(),
