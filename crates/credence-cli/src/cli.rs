@@ -40,6 +40,8 @@ pub enum Command {
     Sensitivity(SensitivityArgs),
     /// Small-data learning curves on a UCI-format folder (test RMSE, LL, coverage vs rows).
     Curve(CurveArgs),
+    /// Elicit a prior from what people know (quantiles, mean and sd, mode and range) or from past data; writes a [[prior]] block.
+    Elicit(ElicitArgs),
 }
 
 /// Output options shared by commands.
@@ -410,6 +412,71 @@ pub struct BayesArgs {
     /// Model file (TOML): `model = "beta-binomial" | ...`, `[prior]` with provenance, `[data]`.
     pub file: PathBuf,
     /// Write a prior / likelihood / posterior plot (SVG).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `credence elicit`.
+#[derive(Debug, Args)]
+pub struct ElicitArgs {
+    /// Family: normal | lognormal | gamma | beta | student-t | half-normal.
+    #[arg(long)]
+    pub family: String,
+    /// A stated quantile P=VALUE (P(X ≤ VALUE) = P), e.g. 0.05=400; repeat for more.
+    #[arg(long, value_name = "P=VALUE", allow_hyphen_values = true)]
+    pub quantile: Vec<String>,
+    /// A stated mean (with --sd).
+    #[arg(long, allow_negative_numbers = true)]
+    pub mean: Option<f64>,
+    /// A stated standard deviation (with --mean).
+    #[arg(long, allow_negative_numbers = true)]
+    pub sd: Option<f64>,
+    /// A stated mode (with --range).
+    #[arg(long, allow_negative_numbers = true)]
+    pub mode: Option<f64>,
+    /// The central interval LOW,HIGH holding --mass of the probability (with --mode).
+    #[arg(long, value_name = "LOW,HIGH", allow_hyphen_values = true)]
+    pub range: Option<String>,
+    /// Probability inside --range.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.95)]
+    pub mass: f64,
+    /// Degrees of freedom of a student-t (otherwise fitted: three quantiles needed).
+    #[arg(long, allow_negative_numbers = true)]
+    pub df: Option<f64>,
+    /// Past data: a data file (CSV, Parquet or whitespace) whose --column is fitted by maximum likelihood.
+    #[arg(long, value_name = "FILE")]
+    pub from_data: Option<PathBuf>,
+    /// The column of --from-data (name, or 0-based index).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Power prior: the past data count as WEIGHT·n observations (normal, lognormal).
+    #[arg(long, allow_negative_numbers = true)]
+    pub weight: Option<f64>,
+    /// What a prior from past data is on: `value` (a future value: the predictive) or `mean` (the mean of future data).
+    #[arg(long, default_value = "value")]
+    pub target: String,
+    /// Provenance kind of the written prior: factual | value | default.
+    #[arg(long, default_value = "factual")]
+    pub provenance: String,
+    /// Where the statement comes from (a person, a document); recorded as the provenance source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Who holds the value (for --provenance value).
+    #[arg(long)]
+    pub holder: Option<String>,
+    /// The `params` of the written [[prior]] (a group pattern).
+    #[arg(long, default_value = "noise")]
+    pub params: String,
+    /// For a noise prior: the quantity it is on, scale | precision | variance.
+    #[arg(long, default_value = "scale")]
+    pub on: String,
+    /// Write the [[prior]] block to this file (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the density with the stated values marked (SVG).
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// Output options.

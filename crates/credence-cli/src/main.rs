@@ -5,6 +5,7 @@ mod class_prior;
 mod cli;
 mod decide;
 mod demo;
+mod elicit;
 mod explain;
 mod io;
 mod progress;
@@ -36,5 +37,6 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         Command::PriorCheck(a) => explain::prior_check(&a),
         Command::Sensitivity(a) => explain::sensitivity(&a),
         Command::Curve(a) => explain::curve(&a),
+        Command::Elicit(a) => elicit::run(&a),
     }
 }

@@ -13,6 +13,7 @@ pub mod decide;
 pub mod defaults;
 pub mod density;
 pub mod dist;
+pub mod elicit;
 pub mod error;
 pub mod eval;
 pub mod explain;

@@ -44,6 +44,14 @@ pub enum Dist {
         /// Scale.
         scale: f64,
     },
+    /// Log-normal(mu, sigma) on x > 0: ln x ~ Normal(mu, sigma).
+    #[serde(rename = "lognormal")]
+    LogNormal {
+        /// Mean of ln x.
+        mu: f64,
+        /// Standard deviation of ln x.
+        sigma: f64,
+    },
     /// Half-normal(scale) on x ≥ 0.
     HalfNormal {
         /// Scale of the underlying normal.
@@ -115,6 +123,7 @@ impl Dist {
             Dist::Laplace { .. } => "laplace",
             Dist::StudentT { .. } => "student-t",
             Dist::Cauchy { .. } => "cauchy",
+            Dist::LogNormal { .. } => "lognormal",
             Dist::HalfNormal { .. } => "half-normal",
             Dist::HalfCauchy { .. } => "half-cauchy",
             Dist::Gamma { .. } => "gamma",
@@ -146,6 +155,10 @@ impl Dist {
                 positive("df", df)?;
                 finite("loc", loc)?;
                 positive("scale", scale)
+            }
+            Dist::LogNormal { mu, sigma } => {
+                finite("mu", mu)?;
+                positive("sigma", sigma)
             }
             Dist::HalfNormal { scale } | Dist::HalfCauchy { scale } => positive("scale", scale),
             Dist::Gamma { shape, rate } => {
@@ -186,6 +199,7 @@ impl Dist {
         matches!(
             self,
             Dist::HalfNormal { .. }
+                | Dist::LogNormal { .. }
                 | Dist::HalfCauchy { .. }
                 | Dist::Gamma { .. }
                 | Dist::InverseGamma { .. }
@@ -213,6 +227,14 @@ impl Dist {
             Dist::Cauchy { loc, scale } => {
                 let z = (x - loc) / scale;
                 -(PI * scale).ln() - (z * z).ln_1p()
+            }
+            Dist::LogNormal { mu, sigma } => {
+                if x <= 0.0 {
+                    return ninf;
+                }
+                let lx = x.ln();
+                let z = (lx - mu) / sigma;
+                -0.5 * z * z - sigma.ln() - lx - 0.5 * LN_2PI
             }
             Dist::HalfNormal { scale } => {
                 if x < 0.0 {
@@ -286,6 +308,7 @@ impl Dist {
                 let d = x - loc;
                 -2.0 * d / (scale * scale + d * d)
             }
+            Dist::LogNormal { mu, sigma } => -(1.0 + (x.ln() - mu) / (sigma * sigma)) / x,
             Dist::HalfNormal { scale } => -x / (scale * scale),
             Dist::HalfCauchy { scale } => -2.0 * x / (scale * scale + x * x),
             Dist::Gamma { shape, rate } => (shape - 1.0) / x - rate,
@@ -311,6 +334,7 @@ impl Dist {
             Dist::Cauchy { loc, scale } => {
                 loc + scale * (PI * (crate::rng::uniform(rng) - 0.5)).tan()
             }
+            Dist::LogNormal { mu, sigma } => (mu + sigma * n(rng)).exp(),
             Dist::HalfNormal { scale } => (scale * n(rng)).abs(),
             Dist::HalfCauchy { scale } => {
                 (scale * (PI * (crate::rng::uniform(rng) - 0.5)).tan()).abs()
@@ -354,6 +378,7 @@ impl Dist {
                 }
             }
             Dist::Cauchy { .. } | Dist::HalfCauchy { .. } => f64::NAN,
+            Dist::LogNormal { mu, sigma } => (mu + 0.5 * sigma * sigma).exp(),
             Dist::HalfNormal { scale } => scale * (2.0 / PI).sqrt(),
             Dist::Gamma { shape, rate } => shape / rate,
             Dist::InverseGamma { shape, scale } => {
@@ -387,6 +412,10 @@ impl Dist {
                 }
             }
             Dist::Cauchy { .. } | Dist::HalfCauchy { .. } => f64::NAN,
+            Dist::LogNormal { mu, sigma } => {
+                let s2 = sigma * sigma;
+                s2.exp_m1() * (2.0 * mu + s2).exp()
+            }
             Dist::HalfNormal { scale } => scale * scale * (1.0 - 2.0 / PI),
             Dist::Gamma { shape, rate } => shape / (rate * rate),
             Dist::InverseGamma { shape, scale } => {
@@ -422,6 +451,7 @@ impl Dist {
                 format!("StudentT(df={df}, loc={loc}, scale={scale})")
             }
             Dist::Cauchy { loc, scale } => format!("Cauchy(loc={loc}, scale={scale})"),
+            Dist::LogNormal { mu, sigma } => format!("LogNormal(mu={mu}, sigma={sigma})"),
             Dist::HalfNormal { scale } => format!("HalfNormal(scale={scale})"),
             Dist::HalfCauchy { scale } => format!("HalfCauchy(scale={scale})"),
             Dist::Gamma { shape, rate } => format!("Gamma(shape={shape}, rate={rate})"),

@@ -22,6 +22,10 @@ fn table() -> Vec<Dist> {
             scale: 1.0,
         },
         Dist::HalfNormal { scale: 1.3 },
+        Dist::LogNormal {
+            mu: 0.3,
+            sigma: 0.5,
+        },
         Dist::HalfCauchy { scale: 0.8 },
         Dist::Gamma {
             shape: 3.0,
@@ -141,6 +145,34 @@ fn closed_form_values() {
         Dist::HalfNormal { scale: 1.0 }.log_prob(-0.1),
         f64::NEG_INFINITY
     );
+}
+
+#[test]
+fn lognormal_is_the_exp_of_a_normal() {
+    // ln p(x) = ln N(ln x; mu, sigma) − ln x; parsed from a prior file by its family name.
+    let d = Dist::LogNormal {
+        mu: 0.3,
+        sigma: 0.5,
+    };
+    let n = Dist::Normal {
+        loc: 0.3,
+        scale: 0.5,
+    };
+    for x in [0.2, 1.0, 4.0] {
+        assert!((d.log_prob(x) - (n.log_prob(x.ln()) - x.ln())).abs() < 1e-12);
+    }
+    assert_eq!(d.log_prob(0.0), f64::NEG_INFINITY);
+    assert!((d.mean() - (0.3f64 + 0.125).exp()).abs() < 1e-12);
+    assert!(d.is_positive() && d.family() == "lognormal");
+    let parsed: Dist = toml::from_str("family = \"lognormal\"\nmu = 0.3\nsigma = 0.5").unwrap();
+    assert_eq!(parsed, d);
+    assert!(Dist::LogNormal {
+        mu: 0.0,
+        sigma: 0.0
+    }
+    .validate()
+    .unwrap_err()
+    .contains("sigma"));
 }
 
 #[test]

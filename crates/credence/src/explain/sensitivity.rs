@@ -98,6 +98,10 @@ fn rescale(d: &Dist, k: f64) -> Dist {
             scale: scale * k,
         },
         Dist::HalfNormal { scale } => Dist::HalfNormal { scale: scale * k },
+        Dist::LogNormal { mu, sigma } => Dist::LogNormal {
+            mu: mu + k.ln(),
+            sigma,
+        },
         Dist::HalfCauchy { scale } => Dist::HalfCauchy { scale: scale * k },
         ref other => other.clone(),
     }
