@@ -23,6 +23,7 @@ from ._priors import (
     HalfNormal,
     InverseGamma,
     Laplace,
+    LogNormal,
     Normal,
     Prior,
     Provenance,
@@ -34,6 +35,6 @@ from ._sklearn_checks import SKLEARN_EXPECTED_FAILURES
 __all__ = [
     "__version__", "BayesianRegressor", "BayesianClassifier", "Model", "load", "RegressionPredictive",
     "ClassPredictive", "Prior", "Distribution", "Normal", "Laplace", "StudentT", "Cauchy", "HalfNormal",
-    "HalfCauchy", "Gamma", "InverseGamma", "Provenance", "Factual", "Value", "Default", "bayes",
+    "HalfCauchy", "Gamma", "LogNormal", "InverseGamma", "Provenance", "Factual", "Value", "Default", "bayes",
     "prior_check", "sensitivity", "METHODS", "LIKELIHOODS", "SKLEARN_EXPECTED_FAILURES", "NumericalError",
 ]

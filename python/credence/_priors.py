@@ -62,6 +62,11 @@ def Gamma(shape: float, rate: float) -> Distribution:
     return Distribution("gamma", {"shape": shape, "rate": rate})
 
 
+def LogNormal(mu: float, sigma: float) -> Distribution:
+    """Log-normal: ln x ~ Normal(mu, sigma), on x > 0."""
+    return Distribution("lognormal", {"mu": mu, "sigma": sigma})
+
+
 def InverseGamma(shape: float, scale: float) -> Distribution:
     """Inverse-Gamma(shape, scale) on x > 0."""
     return Distribution("inverse-gamma", {"shape": shape, "scale": scale})
