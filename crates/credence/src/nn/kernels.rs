@@ -693,11 +693,12 @@ pub(crate) fn gemm_tn<T: Real>(
     scratch: &mut [T],
 ) {
     let km = k * m;
-    let threads = rayon::current_num_threads();
+    // As many row blocks as `scratch` holds (fixed per network, not per thread count), so the
+    // sum is the same on any number of threads; `rayon::join` runs them at once where it can.
     let parts = scratch
         .len()
         .checked_div(km)
-        .map_or(1, |q| (q + 1).min(threads))
+        .map_or(1, |q| q + 1)
         .min(rows / ROW_BLOCK)
         .max(1);
     if rows * km < PAR_MIN || parts < 2 {

@@ -114,6 +114,13 @@ pub type RowObjectivePar<'a, T> =
 /// (455 × 14 × 50 = 318 500) runs ≈ 1.6× faster on two threads than on one inside the pool.
 pub const FUSED_PAR_MIN: usize = 1 << 16;
 
+/// Row blocks of the weight-gradient product `Aᵀ·D` of a deep network's backward pass (when
+/// large): fixed, so its sums do not depend on the thread count.
+pub(crate) const TN_PARTS: usize = 4;
+
+/// Most parts of the chunked gradient of a deep network (fixed, for the same reason).
+pub(crate) const CHUNK_PARTS: usize = 8;
+
 /// Parameters and geometry of one fused sweep.
 struct FusedNet<'a, T> {
     isa: Isa,
@@ -297,7 +304,9 @@ impl Mlp {
             .max()
             .unwrap_or(0);
         ws.wt = vec![z; big];
-        ws.scratch = vec![z; big * rayon::current_num_threads().saturating_sub(1)];
+        // A fixed number of row blocks for `gemm_tn`, whatever the thread count, so that its
+        // sums (and every gradient) are the same on 1, 2 or N threads.
+        ws.scratch = vec![z; big * (TN_PARTS - 1)];
     }
 
     /// One dense layer forward: `out = act(input·W + b)` (linear for the last layer), with the
@@ -466,9 +475,11 @@ impl Mlp {
     }
 
     /// [`Mlp::grad_fused`] with an objective callable from two threads: when the batch is
-    /// large enough ([`Mlp::fused_threads`]) the rows are split in two halves swept at once
-    /// (`rayon::join`), each with its own accumulators (summed at the end). Returns the summed
-    /// objective and the summed extra-parameter gradient the objective accumulated.
+    /// large enough (rows × (inputs + 1) × hidden ≥ [`FUSED_PAR_MIN`]) the rows are split in two
+    /// halves, each with its own accumulators, summed at the end — swept at once (`rayon::join`)
+    /// when [`Mlp::fused_threads`] gives two threads, one after the other otherwise, so the
+    /// result is bitwise the same on any number of threads. Returns the summed objective and the
+    /// summed extra-parameter gradient the objective accumulated.
     pub fn grad_fused_par<T: Real>(
         &self,
         theta: &[T],
@@ -491,7 +502,8 @@ impl Mlp {
             let (t, b) = net.sweep(xs, first, n, buf, o, g, &mut f);
             (t, extra, b)
         };
-        let (total, extra, gb2) = if threads < 2 || rows < 16 {
+        let work = rows * (self.sizes[0] + 1) * self.sizes.get(1).copied().unwrap_or(0);
+        let (total, extra, gb2) = if work < FUSED_PAR_MIN || rows < 16 {
             part(x, 0, rows, &mut ws.fused, out, og)
         } else {
             if ws.fused2.len() != need {
@@ -503,10 +515,17 @@ impl Mlp {
             let (oa, ob) = out.split_at_mut(half);
             let (ga, gb) = og.split_at_mut(half);
             let (bufa, bufb) = (&mut ws.fused, &mut ws.fused2);
-            let ((ta, ea, ba), (tb, eb, bb)) = rayon::join(
-                || part(xa, 0, half, bufa, oa, ga),
-                || part(xb, half, rows - half, bufb, ob, gb),
-            );
+            let ((ta, ea, ba), (tb, eb, bb)) = if threads >= 2 {
+                rayon::join(
+                    || part(xa, 0, half, bufa, oa, ga),
+                    || part(xb, half, rows - half, bufb, ob, gb),
+                )
+            } else {
+                (
+                    part(xa, 0, half, bufa, oa, ga),
+                    part(xb, half, rows - half, bufb, ob, gb),
+                )
+            };
             let acc = (net.k + 1) * net.h + net.h;
             let from = need - acc;
             for (a, b) in ws.fused[from..].iter_mut().zip(&ws.fused2[from..]) {
@@ -700,11 +719,13 @@ impl Mlp {
         let chunk = self.chunk();
         let work = rows * self.sizes.windows(2).map(|w| w[0] * w[1]).sum::<usize>();
         let cap = ws.max_threads.unwrap_or(usize::MAX);
+        // The parts depend on the work only (not on the threads), and their sums are added in
+        // part order, so the gradient is bitwise the same on 1, 2 or N threads.
         let parts = (work / PAR_MIN)
-            .min(cap)
-            .min(rayon::current_num_threads())
+            .min(CHUNK_PARTS)
             .min(rows.div_ceil(chunk))
             .max(1);
+        let parallel = cap >= 2 && rayon::current_num_threads() >= 2;
         // Rows per part, whole chunks but the last.
         let per = rows.div_ceil(parts).div_ceil(chunk) * chunk;
         let parts = rows.div_ceil(per);
@@ -726,16 +747,29 @@ impl Mlp {
         let (total, extra) = if parts < 2 {
             self.chunk_sweep(theta, wts, x, 0, rows, &mut states[0], out, objective)
         } else {
-            let sums = states
-                .par_iter_mut()
-                .zip(out.par_chunks_mut(per * o))
-                .enumerate()
-                .map(|(p, (st, oc))| {
-                    let (r0, n) = (p * per, oc.len() / o.max(1));
-                    let xp = &x[r0 * k..(r0 + n) * k];
-                    self.chunk_sweep(theta, wts, xp, r0, n, st, oc, objective)
-                })
-                .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            let sweep = |p: usize, st: &mut ChunkState<T>, oc: &mut [T]| {
+                let (r0, n) = (p * per, oc.len() / o.max(1));
+                let xp = &x[r0 * k..(r0 + n) * k];
+                self.chunk_sweep(theta, wts, xp, r0, n, st, oc, objective)
+            };
+            let partial: Vec<(f64, f64)> = if parallel {
+                states
+                    .par_iter_mut()
+                    .zip(out.par_chunks_mut(per * o))
+                    .enumerate()
+                    .map(|(p, (st, oc))| sweep(p, st, oc))
+                    .collect()
+            } else {
+                states
+                    .iter_mut()
+                    .zip(out.chunks_mut(per * o))
+                    .enumerate()
+                    .map(|(p, (st, oc))| sweep(p, st, oc))
+                    .collect()
+            };
+            let sums = partial
+                .iter()
+                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
             let (first, rest) = states.split_at_mut(1);
             for st in rest.iter() {
                 for (g, v) in first[0].grad.iter_mut().zip(&st.grad) {
