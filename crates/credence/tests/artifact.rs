@@ -98,3 +98,36 @@ fn damaged_artifacts_fail_clearly() {
     let e = load(&dir.path().join("nowhere")).unwrap_err().to_string();
     assert!(e.contains("no model.json"), "{e}");
 }
+
+#[test]
+fn the_same_fit_saves_the_same_bytes() {
+    // Two fits with the same seed, each saved: byte-identical files (model.json and the
+    // safetensors file, metadata included), not merely equal tensors.
+    let dir = tempfile::tempdir().unwrap();
+    for (k, method) in [Method::Map, Method::Ensemble].into_iter().enumerate() {
+        let a = dir.path().join(format!("a{k}"));
+        let b = dir.path().join(format!("b{k}"));
+        save(&a, &small_fit(method).0).unwrap();
+        save(&b, &small_fit(method).0).unwrap();
+        for f in [RECORD_FILE, credence::artifact::TENSORS_FILE] {
+            let (x, y) = (
+                std::fs::read(a.join(f)).unwrap(),
+                std::fs::read(b.join(f)).unwrap(),
+            );
+            if f == RECORD_FILE {
+                // The record holds wall-clock timings; everything else must match.
+                let strip = |v: &[u8]| {
+                    let mut j: serde_json::Value = serde_json::from_slice(v).unwrap();
+                    j["outcome"] = serde_json::Value::Null;
+                    j
+                };
+                assert_eq!(strip(&x), strip(&y), "{method:?} {f}");
+            } else {
+                assert!(
+                    x == y,
+                    "{method:?}: {f} differs between two saves of the same fit"
+                );
+            }
+        }
+    }
+}

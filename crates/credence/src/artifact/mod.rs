@@ -53,14 +53,13 @@ pub fn save(dir: &Path, model: &FittedModel) -> Result<()> {
                 .map_err(|e| art_err(dir, format!("tensor {}: {e}", t.name)))
         })
         .collect::<Result<_>>()?;
+    // One metadata entry: safetensors writes its metadata map in the map's (random) iteration
+    // order, so a second key would make two saves of the same model differ as files. The
+    // version is in model.json (`crate_version`).
     let mut meta = std::collections::HashMap::new();
     meta.insert(
         "posterior_kind".to_string(),
         model.posterior.kind().to_string(),
-    );
-    meta.insert(
-        "credence_version".to_string(),
-        env!("CARGO_PKG_VERSION").to_string(),
     );
     let st = safetensors::serialize(views, &Some(meta)).map_err(|e| art_err(dir, e.to_string()))?;
     write_atomic(&dir.join(TENSORS_FILE), &st)?;
