@@ -419,6 +419,7 @@ pub(crate) fn fit_inner_plan(
         mlp: Mlp::new(sizes, config.model.activation),
         likelihood,
     };
+    crate::resources::check_fit(&spec, data.rows)?;
     let layout = spec.layout();
     let mut priors = if opts.method.uses_prior() {
         Some(

@@ -27,6 +27,7 @@ pub mod plot;
 pub mod predict;
 pub mod prior;
 pub mod report;
+pub mod resources;
 pub mod rng;
 pub mod uci;
 pub mod uncertainty;
