@@ -77,8 +77,15 @@ fn share_inside(
     (m, (v / draws as f64).sqrt())
 }
 
-#[test]
-fn the_prior_predictive_matches_a_stated_range_on_several_networks() {
+/// Boston standardised, and 64 of its rows (evenly spaced) for the Monte Carlo checks.
+#[allow(clippy::type_complexity)]
+fn standardised_boston() -> (
+    credence::data::Dataset,
+    Standardizer,
+    credence::data::Dataset,
+    Vec<f64>,
+    usize,
+) {
     let data = boston();
     let st = Standardizer::fit(&data, true, credence::data::ConstantColumn::Keep).unwrap();
     let x = st.transform(&data).unwrap();
@@ -89,6 +96,12 @@ fn the_prior_predictive_matches_a_stated_range_on_several_networks() {
             x.x[r * x.features..(r + 1) * x.features].to_vec()
         })
         .collect();
+    (data, st, x, xs, rows)
+}
+
+#[test]
+fn the_prior_predictive_matches_a_stated_range_on_several_networks() {
+    let (data, st, x, xs, rows) = standardised_boston();
     let b = belief("range = [5.0, 50.0]\nmass = 0.9\n");
     for (hidden, act, lik) in [
         (
@@ -149,16 +162,7 @@ fn the_prior_predictive_matches_a_stated_range_on_several_networks() {
 
 #[test]
 fn the_prior_is_not_sure_of_any_class_beyond_the_stated_confidence() {
-    let data = boston();
-    let st = Standardizer::fit(&data, true, credence::data::ConstantColumn::Keep).unwrap();
-    let x = st.transform(&data).unwrap();
-    let rows = 64.min(x.rows);
-    let xs: Vec<f64> = (0..rows)
-        .flat_map(|i| {
-            let r = i * x.rows / rows;
-            x.x[r * x.features..(r + 1) * x.features].to_vec()
-        })
-        .collect();
+    let (data, _, x, xs, rows) = standardised_boston();
     let b = belief("confidence = 0.8\nmass = 0.9\n");
     for lik in [
         Likelihood::Bernoulli,

@@ -105,6 +105,22 @@ pub(crate) fn check_units(units: &[UnitOutput], key: &str, n: usize) -> Result<(
     Ok(())
 }
 
+/// The unit a one-unit plan computed; refuses methods that do not split.
+fn unit_of(opts: FitOptions<'_>, run: impl FnOnce() -> Result<Product>) -> Result<UnitOutput> {
+    if !has_units(opts.method) {
+        return Err(Error::Invalid(format!(
+            "{} does not split into units; fit it whole",
+            opts.method.name()
+        )));
+    }
+    match run()? {
+        Product::Unit(u) => Ok(*u),
+        _ => Err(Error::Invalid(
+            "internal: a unit fit returned no unit".into(),
+        )),
+    }
+}
+
 fn model_of(p: Product) -> Result<FittedModel> {
     match p {
         Product::Model(m) => Ok(*m),
@@ -131,18 +147,9 @@ pub fn fit_unit(
     opts: FitOptions<'_>,
     index: usize,
 ) -> Result<UnitOutput> {
-    if !has_units(opts.method) {
-        return Err(Error::Invalid(format!(
-            "{} does not split into units; fit it whole",
-            opts.method.name()
-        )));
-    }
-    match super::fit_inner_plan(data, config, opts, None, Plan::One(index))? {
-        Product::Unit(u) => Ok(*u),
-        _ => Err(Error::Invalid(
-            "internal: a unit fit returned no unit".into(),
-        )),
-    }
+    unit_of(opts, || {
+        super::fit_inner_plan(data, config, opts, None, Plan::One(index))
+    })
 }
 
 /// The fit whose units (all of them, in order) were run by [`fit_unit`]: the same model as
@@ -188,18 +195,9 @@ pub fn fit_table_unit(
     opts: FitOptions<'_>,
     index: usize,
 ) -> Result<UnitOutput> {
-    if !has_units(opts.method) {
-        return Err(Error::Invalid(format!(
-            "{} does not split into units; fit it whole",
-            opts.method.name()
-        )));
-    }
-    match fit_table_with(table, schema_opts, read, config, opts, Plan::One(index))?.0 {
-        Product::Unit(u) => Ok(*u),
-        _ => Err(Error::Invalid(
-            "internal: a unit fit returned no unit".into(),
-        )),
-    }
+    unit_of(opts, || {
+        Ok(fit_table_with(table, schema_opts, read, config, opts, Plan::One(index))?.0)
+    })
 }
 
 /// [`fit_from_units`] for a typed table; returns the model and the schema's notes.
