@@ -466,23 +466,15 @@ pub(crate) fn fit_inner_plan(
         if data.targets() > 1 {
             return Err(crate::predict::one_target_only("[output_prior]"));
         }
-        let (layers, cal) = crate::prior::output::calibrate(
+        output_calibration = Some(crate::prior::output::apply(
+            set,
             belief,
             &spec,
             &std_data.x,
             std_data.rows,
             (standardizer.y_mean, standardizer.y_std),
             opts.seed,
-        )?;
-        let noise: Vec<_> = set
-            .priors
-            .iter()
-            .filter(|p| p.params == "noise")
-            .cloned()
-            .collect();
-        set.priors = layers;
-        set.priors.extend(noise);
-        output_calibration = Some(cal);
+        )?);
     }
     // A fixed-noise or noise-free likelihood has no noise group: drop a noise prior then.
     let mut priors = priors.map(|mut p| {
@@ -595,33 +587,13 @@ pub(crate) fn fit_inner_plan(
                                 opts.seed,
                                 m,
                             )?;
-                            return Ok(Product::Unit(Box::new(UnitOutput {
-                                key,
-                                index: m,
-                                part: UnitPart::Member {
-                                    theta: fit.theta.clone(),
-                                    fit,
-                                },
-                            })));
+                            return Ok(Product::Unit(Box::new(UnitOutput::member(key, m, fit))));
                         }
-                        Plan::Given(given) => {
-                            units::check_units(given, &key, o.members)?;
-                            let fits = given
-                                .iter()
-                                .map(|u| match &u.part {
-                                    UnitPart::Member { theta, fit } => {
-                                        let mut f = fit.clone();
-                                        f.theta = theta.clone();
-                                        Ok(f)
-                                    }
-                                    UnitPart::Chain(_) => Err(Error::Invalid(format!(
-                                        "unit {} is a chain, not an ensemble member",
-                                        u.index
-                                    ))),
-                                })
-                                .collect::<Result<Vec<_>>>()?;
-                            infer::ensemble::assemble(fits, anchored, &o)
-                        }
+                        Plan::Given(given) => infer::ensemble::assemble(
+                            units::members_given(given, &key, o.members)?,
+                            anchored,
+                            &o,
+                        ),
                         Plan::All => infer::ensemble::fit_ensemble(
                             &spec,
                             pri,
@@ -666,24 +638,10 @@ pub(crate) fn fit_inner_plan(
                         c,
                         opts.progress,
                     )?;
-                    return Ok(Product::Unit(Box::new(UnitOutput {
-                        key,
-                        index: c,
-                        part: UnitPart::Chain(unit),
-                    })));
+                    return Ok(Product::Unit(Box::new(UnitOutput::chain(key, c, unit))));
                 }
                 Plan::Given(given) => {
-                    units::check_units(given, &key, given.len())?;
-                    chains = given
-                        .iter()
-                        .map(|u| match &u.part {
-                            UnitPart::Chain(c) => Ok(c.clone()),
-                            UnitPart::Member { .. } => Err(Error::Invalid(format!(
-                                "unit {} is an ensemble member, not a chain",
-                                u.index
-                            ))),
-                        })
-                        .collect::<Result<_>>()?;
+                    chains = units::chains_given(given, &key)?;
                     Some(chains.as_slice())
                 }
             };

@@ -83,18 +83,15 @@ impl ModelSetup {
         let mut output_prior = None;
         if let Some(belief) = &config.output_prior {
             let std = standardizer.transform(data)?;
-            let (layers, cal) = crate::prior::output::calibrate(
+            output_prior = Some(crate::prior::output::apply(
+                &mut priors,
                 belief,
                 &spec,
                 &std.x,
                 std.rows,
                 (standardizer.y_mean, standardizer.y_std),
                 config.seed.unwrap_or(0),
-            )?;
-            priors.priors.retain(|q| q.params == "noise");
-            let noise = std::mem::replace(&mut priors.priors, layers);
-            priors.priors.extend(noise);
-            output_prior = Some(cal);
+            )?);
         }
         if layout.group("noise").is_none() {
             priors.priors.retain(|q| q.params != "noise");

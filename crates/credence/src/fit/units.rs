@@ -42,6 +42,27 @@ pub struct UnitOutput {
 }
 
 impl UnitOutput {
+    /// Member `index` of the fit with key `key`.
+    pub(crate) fn member(key: String, index: usize, fit: PointFit) -> Self {
+        UnitOutput {
+            key,
+            index,
+            part: UnitPart::Member {
+                theta: fit.theta.clone(),
+                fit,
+            },
+        }
+    }
+
+    /// Chain `index` of the fit with key `key`.
+    pub(crate) fn chain(key: String, index: usize, unit: ChainUnit) -> Self {
+        UnitOutput {
+            key,
+            index,
+            part: UnitPart::Chain(unit),
+        }
+    }
+
     /// The unit as bytes, to send between processes.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
@@ -119,6 +140,41 @@ fn unit_of(opts: FitOptions<'_>, run: impl FnOnce() -> Result<Product>) -> Resul
             "internal: a unit fit returned no unit".into(),
         )),
     }
+}
+
+/// The members given as units 0..n of the fit with key `key`, as training outcomes.
+pub(crate) fn members_given(given: &[UnitOutput], key: &str, n: usize) -> Result<Vec<PointFit>> {
+    check_units(given, key, n)?;
+    given
+        .iter()
+        .map(|u| match &u.part {
+            UnitPart::Member { theta, fit } => {
+                let mut f = fit.clone();
+                f.theta = theta.clone();
+                Ok(f)
+            }
+            UnitPart::Chain(_) => Err(Error::Invalid(format!(
+                "unit {} is a chain, not an ensemble member",
+                u.index
+            ))),
+        })
+        .collect()
+}
+
+/// The chains given as units of the fit with key `key` (their count is checked against the
+/// settings by the sampler).
+pub(crate) fn chains_given(given: &[UnitOutput], key: &str) -> Result<Vec<ChainUnit>> {
+    check_units(given, key, given.len())?;
+    given
+        .iter()
+        .map(|u| match &u.part {
+            UnitPart::Chain(c) => Ok(c.clone()),
+            UnitPart::Member { .. } => Err(Error::Invalid(format!(
+                "unit {} is an ensemble member, not a chain",
+                u.index
+            ))),
+        })
+        .collect()
 }
 
 fn model_of(p: Product) -> Result<FittedModel> {

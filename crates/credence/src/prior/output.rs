@@ -439,3 +439,21 @@ fn max_prob(row: &[f64], kappa: f64) -> f64 {
     let s: f64 = row.iter().map(|v| (kappa * (v - m)).exp()).sum();
     1.0 / s
 }
+
+/// Replaces the weight and bias priors of `set` by those calibrated to `belief` (the noise prior
+/// stays); returns the calibration record. Arguments as [`calibrate`].
+pub fn apply(
+    set: &mut PriorSet,
+    belief: &OutputPrior,
+    spec: &ModelSpec,
+    x: &[f64],
+    rows: usize,
+    y_stats: (f64, f64),
+    seed: u64,
+) -> Result<Calibration> {
+    let (layers, cal) = calibrate(belief, spec, x, rows, y_stats, seed)?;
+    set.priors.retain(|p| p.params == "noise");
+    let noise = std::mem::replace(&mut set.priors, layers);
+    set.priors.extend(noise);
+    Ok(cal)
+}
