@@ -8,7 +8,7 @@ use crate::data::{
     UnknownLevel,
 };
 use crate::error::{Error, Result};
-use crate::infer::{self, Method, Posterior, Progress};
+use crate::infer::{Method, Posterior, Progress};
 use crate::model::ModelSpec;
 use crate::nn::Mlp;
 pub use crate::predict::class_prior::ClassPriorChoice;
@@ -16,6 +16,7 @@ use crate::predict::{class_prior, ClassPrior, Predictive};
 use crate::prior::{PriorSet, NO_PRIOR};
 use serde::{Deserialize, Serialize};
 
+mod methods;
 mod transfer;
 mod units;
 pub(crate) use transfer::check_same_network;
@@ -516,217 +517,18 @@ pub(crate) fn fit_inner_plan(
             priors.as_ref(),
         )?
     };
-    let (posterior, outcome): (Box<dyn Posterior>, serde_json::Value) = match opts.method {
-        Method::Mle | Method::Map => {
-            let pf = infer::train_point(
-                &spec,
-                resolved.as_ref(),
-                &std_data,
-                &config.training,
-                opts.seed,
-                opts.progress,
-            )?;
-            let outcome = serde_json::to_value(&pf).map_err(|e| Error::Invalid(e.to_string()))?;
-            (Box::new(infer::DrawsPosterior::point(pf.theta)), outcome)
-        }
-        Method::Vi | Method::McDropout | Method::Ensemble | Method::AnchoredEnsemble => {
-            let pri = resolved
-                .as_ref()
-                .ok_or_else(|| Error::Invalid(format!("{} needs priors", opts.method.name())))?;
-            let settings = infer::settings::Settings::new(&config.inference, &config.source);
-            match opts.method {
-                Method::Vi => {
-                    let o = infer::vi::ViOptions::from_settings(settings, &config.training)?;
-                    let f = infer::vi::fit_vi(&spec, pri, &std_data, &o, opts.seed, opts.progress)?;
-                    let outcome = to_json(&f)?;
-                    let post = infer::vi::GaussianMfPosterior {
-                        mean: f.mean,
-                        std: f.std,
-                        samples: o.samples,
-                    };
-                    (Box::new(post) as Box<dyn Posterior>, outcome)
-                }
-                Method::McDropout => {
-                    let o = infer::mc_dropout::DropoutOptions::from_settings(settings)?;
-                    let f = infer::mc_dropout::fit_mc_dropout(
-                        &spec,
-                        pri,
-                        &std_data,
-                        &config.training,
-                        &o,
-                        opts.seed,
-                        opts.progress,
-                    )?;
-                    let outcome = to_json(&f)?;
-                    let post = infer::mc_dropout::McDropoutPosterior {
-                        theta: f.theta,
-                        rate: f.rate,
-                        passes: o.passes,
-                    };
-                    (Box::new(post) as Box<dyn Posterior>, outcome)
-                }
-                _ => {
-                    let o = infer::ensemble::EnsembleOptions::from_settings(settings, &spec)?;
-                    let anchored = opts.method == Method::AnchoredEnsemble;
-                    let f = match plan {
-                        Plan::Count => return Ok(Product::Count(o.members)),
-                        Plan::One(m) => {
-                            if m >= o.members {
-                                return Err(Error::Invalid(format!(
-                                    "member {m} asked of an ensemble of {} members",
-                                    o.members
-                                )));
-                            }
-                            let fit = infer::ensemble::fit_member(
-                                &spec,
-                                pri,
-                                &std_data,
-                                &config.training,
-                                &o,
-                                anchored,
-                                opts.seed,
-                                m,
-                            )?;
-                            return Ok(Product::Unit(Box::new(UnitOutput::member(key, m, fit))));
-                        }
-                        Plan::Given(given) => infer::ensemble::assemble(
-                            units::members_given(given, &key, o.members)?,
-                            anchored,
-                            &o,
-                        ),
-                        Plan::All => infer::ensemble::fit_ensemble(
-                            &spec,
-                            pri,
-                            &std_data,
-                            &config.training,
-                            &o,
-                            anchored,
-                            opts.seed,
-                            opts.progress,
-                        )?,
-                    };
-                    let outcome = to_json(&f)?;
-                    (
-                        Box::new(infer::DrawsPosterior { draws: f.members }) as Box<dyn Posterior>,
-                        outcome,
-                    )
-                }
-            }
-        }
-        Method::Nuts | Method::Hmc | Method::Sgld | Method::Sghmc => {
-            let chains: Vec<infer::ChainUnit>;
-            let given = match plan {
-                Plan::All => None,
-                Plan::Count => {
-                    let s = infer::McmcSettings::from_table(
-                        opts.method,
-                        &config.inference,
-                        &config.source,
-                    )?;
-                    return Ok(Product::Count(s.sample.chains));
-                }
-                Plan::One(c) => {
-                    let unit = infer::run_chain_unit(
-                        opts.method,
-                        &spec,
-                        resolved.as_ref(),
-                        &std_data,
-                        &config.training,
-                        &config.inference,
-                        &config.source,
-                        opts.seed,
-                        c,
-                        opts.progress,
-                    )?;
-                    return Ok(Product::Unit(Box::new(UnitOutput::chain(key, c, unit))));
-                }
-                Plan::Given(given) => {
-                    chains = units::chains_given(given, &key)?;
-                    Some(chains.as_slice())
-                }
-            };
-            let (post, outcome) = infer::fit_mcmc(
-                opts.method,
-                &spec,
-                resolved.as_ref(),
-                &std_data,
-                &config.training,
-                &config.inference,
-                &config.source,
-                opts.seed,
-                opts.progress,
-                given,
-            )?;
-            let outcome =
-                serde_json::to_value(&outcome).map_err(|e| Error::Invalid(e.to_string()))?;
-            (Box::new(post), outcome)
-        }
-        Method::Laplace => {
-            let mut lopts = infer::LaplaceOptions::from_table(&config.inference, &config.source)?;
-            if resolved.as_ref().is_some_and(|r| r.has_per_parameter()) {
-                // A per-parameter (transferred) prior is kept as is: the evidence does not retune
-                // it, and KFAC's one precision per layer cannot hold it.
-                if config.inference.contains_key("tune") && lopts.tune != infer::Tune::None {
-                    let tune = if lopts.tune == infer::Tune::Online {
-                        "online"
-                    } else {
-                        "post-hoc"
-                    };
-                    return Err(Error::Invalid(format!(
-                        "tune = \"{tune}\" would replace the transferred per-parameter prior by a tuned one per group; remove it (the transferred prior is kept, tune = \"none\")"
-                    )));
-                }
-                lopts.tune = infer::Tune::None;
-                if !config.inference.contains_key("hessian") {
-                    // KFAC cannot hold per-parameter precisions: the full Hessian where it fits,
-                    // else the diagonal.
-                    let covered = match lopts.subset {
-                        infer::Subset::All => spec.mlp.dim(),
-                        infer::Subset::LastLayer => {
-                            crate::nn::curvature::last_layer_range(&spec.mlp).len()
-                        }
-                    };
-                    lopts.hessian = if covered <= lopts.max_full_params {
-                        infer::HessianStructure::Full
-                    } else {
-                        infer::HessianStructure::Diag
-                    };
-                }
-            }
-            if config.output_prior.is_some() && !config.inference.contains_key("hessian") {
-                // An output prior's weights and biases have different scales in a layer, which
-                // KFAC's one precision per layer cannot hold: the full Hessian where it fits.
-                lopts.hessian = if spec.mlp.dim() <= lopts.max_full_params {
-                    infer::HessianStructure::Full
-                } else {
-                    infer::HessianStructure::Diag
-                };
-            }
-            let (Some(ps), Some(rp)) = (priors.as_ref(), resolved.as_ref()) else {
-                return Err(Error::Invalid(
-                    "the Laplace approximation needs a prior".into(),
-                ));
-            };
-            let lf = infer::fit_laplace(
-                &spec,
-                ps,
-                rp,
-                &std_data,
-                &config.training,
-                &lopts,
-                opts.seed,
-                opts.progress,
-                &data.fingerprint(),
-            )?;
-            let outcome =
-                serde_json::to_value(&lf.outcome).map_err(|e| Error::Invalid(e.to_string()))?;
-            if let Some(tuned) = lf.tuned_priors {
-                resolved = Some(tuned.resolve(&layout, &config.source)?);
-                priors = Some(tuned);
-            }
-            (Box::new(lf.posterior), outcome)
-        }
+    let prepared = methods::Prepared {
+        data,
+        std_data: &std_data,
+        spec: &spec,
+        layout: &layout,
+        config,
     };
+    let (posterior, outcome) =
+        match methods::run(&prepared, opts, plan, key, &mut priors, &mut resolved)? {
+            methods::Step::Posterior(post, outcome) => (post, outcome),
+            methods::Step::Done(product) => return Ok(product),
+        };
     // A failure here (e.g. a diverged draw's non-finite output) is recorded, not fatal.
     let information = Some(
         crate::explain::measure_information(
