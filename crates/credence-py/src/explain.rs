@@ -25,7 +25,7 @@ pub fn bayes(model_toml: &str, source: &str, plot: Option<std::path::PathBuf>) -
 
 /// The table's dataset under a freshly learned schema (as `prior-check` and `sensitivity` read
 /// their data), with the options' config.
-fn dataset(
+pub(crate) fn dataset(
     columns: Vec<PyColumn<'_>>,
     o: &TableOptions,
 ) -> PyResult<(credence::config::Config, Dataset)> {
@@ -72,19 +72,36 @@ pub fn sensitivity(
     alternatives_source: &str,
     test_fraction: f64,
 ) -> PyResult<String> {
-    let o = TableOptions::parse(options)?;
-    let (config, data) = dataset(columns, &o)?;
-    let alts = Alternatives::parse(alternatives_source, alternatives_toml).map_err(crate::to_py)?;
-    let method = Method::parse(o.method.as_deref().unwrap_or("map")).map_err(crate::to_py)?;
-    let opts = SensitivityOptions {
-        method,
+    let (o, alts, opts) = sensitivity_setup(
+        options,
+        alternatives_toml,
+        alternatives_source,
         test_fraction,
-        seed: o.seed.unwrap_or(0),
-    };
+    )?;
+    let (config, data) = dataset(columns, &o)?;
     let s = interruptible(py, o.verbose, |_| {
         credence::explain::sensitivity(&data, &config, &alts, opts)
     })?;
     serde_json::to_string(&s).map_err(|e| crate::value_error(e.to_string()))
+}
+
+/// Options, alternatives and analysis settings of a sensitivity analysis (as `sensitivity`
+/// reads them).
+pub(crate) fn sensitivity_setup(
+    options: &str,
+    alternatives_toml: &str,
+    alternatives_source: &str,
+    test_fraction: f64,
+) -> PyResult<(TableOptions, Alternatives, SensitivityOptions)> {
+    let o = TableOptions::parse(options)?;
+    let alts = Alternatives::parse(alternatives_source, alternatives_toml).map_err(crate::to_py)?;
+    let method = Method::parse(o.method.as_deref().unwrap_or("map")).map_err(crate::to_py)?;
+    let so = SensitivityOptions {
+        method,
+        test_fraction,
+        seed: o.seed.unwrap_or(0),
+    };
+    Ok((o, alts, so))
 }
 
 /// The inference method names, as `credence fit --method` takes them.

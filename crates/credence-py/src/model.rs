@@ -34,13 +34,7 @@ pub fn fit(
     let t = table(&o.source, columns, &read)?;
     let config = o.config().map_err(crate::to_py)?;
     let schema = o.schema().map_err(crate::to_py)?;
-    let method_name = o
-        .method
-        .clone()
-        .or(config.method.clone())
-        .unwrap_or_else(|| "map".into());
-    let method = Method::parse(&method_name).map_err(crate::to_py)?;
-    let seed = o.seed.or(config.seed).unwrap_or(0);
+    let (method, seed) = crate::units::method_seed(&o, &config)?;
     let (inner, notes) = interruptible(py, o.verbose, |progress| {
         let opts = FitOptions {
             method,

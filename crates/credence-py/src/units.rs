@@ -4,14 +4,12 @@
 //! combine them into the result a local run gives.
 
 use crate::columns::{table, PyColumn};
+use crate::explain::{dataset, sensitivity_setup};
 use crate::model::Model;
 use crate::options::{build_config, TableOptions};
 use crate::run::interruptible;
 use credence::config::Config;
-use credence::data::{Dataset, Schema};
-use credence::explain::{
-    Alternatives, CurveOptions, CurveRun, SensitivityOptions, SensitivityUnit,
-};
+use credence::explain::{Alternatives, CurveOptions, CurveRun, SensitivityUnit};
 use credence::fit::{
     fit_table_from_units, fit_table_unit, table_unit_count, FitOptions, UnitOutput,
 };
@@ -23,7 +21,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 /// The method and seed of a table fit, as `fit` chooses them.
-fn method_seed(o: &TableOptions, config: &Config) -> PyResult<(Method, u64)> {
+pub(crate) fn method_seed(o: &TableOptions, config: &Config) -> PyResult<(Method, u64)> {
     let name = o
         .method
         .clone()
@@ -281,32 +279,6 @@ pub fn curve(
         })?,
     };
     json(&curve)
-}
-
-/// The dataset of a table under a freshly learned schema, with the options' config.
-fn dataset(columns: Vec<PyColumn<'_>>, o: &TableOptions) -> PyResult<(Config, Dataset)> {
-    let read = o.read();
-    let t = table(&o.source, columns, &read)?;
-    let so = o.schema().map_err(crate::to_py)?;
-    let (_, enc) = Schema::fit(&t, &so).map_err(crate::to_py)?;
-    Ok((o.config().map_err(crate::to_py)?, enc.data))
-}
-
-fn sensitivity_setup(
-    options: &str,
-    alternatives_toml: &str,
-    alternatives_source: &str,
-    test_fraction: f64,
-) -> PyResult<(TableOptions, Alternatives, SensitivityOptions)> {
-    let o = TableOptions::parse(options)?;
-    let alts = Alternatives::parse(alternatives_source, alternatives_toml).map_err(crate::to_py)?;
-    let method = Method::parse(o.method.as_deref().unwrap_or("map")).map_err(crate::to_py)?;
-    let so = SensitivityOptions {
-        method,
-        test_fraction,
-        seed: o.seed.unwrap_or(0),
-    };
-    Ok((o, alts, so))
 }
 
 /// The number of fits of a sensitivity analysis (the base prior and one per alternative).
