@@ -94,7 +94,7 @@ pub struct FitArgs {
     /// Config file (TOML): model, training and priors with provenance.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Inference method (overrides the config's `method`): mle, map, laplace, vi, mc-dropout, ensemble, anchored-ensemble, nuts, hmc, sgld, sghmc.
+    /// Inference method (overrides the config's `method`): mle, map, laplace, vi, mc-dropout, ensemble, anchored-ensemble, nuts, hmc, sgld, sghmc, swag, multiswag.
     #[arg(long)]
     pub method: Option<String>,
     /// Likelihood family (overrides the config): gaussian, heteroscedastic, student-t, bernoulli, categorical, poisson.
@@ -281,7 +281,7 @@ pub struct ClassifyArgs {
 pub struct UciArgs {
     /// Dataset folder in the UCI benchmark format.
     pub dir: PathBuf,
-    /// Inference method: mle, map, laplace, vi, mc-dropout, ensemble, anchored-ensemble, nuts, hmc, sgld, sghmc.
+    /// Inference method: mle, map, laplace, vi, mc-dropout, ensemble, anchored-ensemble, nuts, hmc, sgld, sghmc, swag, multiswag.
     #[arg(long, default_value = "map")]
     pub method: String,
     /// Number of splits (default: all).

@@ -851,3 +851,59 @@ fn class_prior_reweights_and_every_output_names_it() {
         &["--class-prior", "regression"],
     );
 }
+
+#[test]
+fn swag_and_multiswag_fit_and_predict() {
+    let t = tempfile::tempdir().unwrap();
+    let data = yacht_csv(t.path(), 80);
+    let cfg = write(
+        t.path(),
+        "swag.toml",
+        "[model]\nhidden = [6]\n[training]\nepochs = 20\n[inference]\nepochs = 6\nburn_in = 1\nrank = 3\nsamples = 4\n",
+    );
+    let d = data.to_str().unwrap();
+    for method in ["swag", "multiswag"] {
+        let out = t.path().join(method);
+        let o = out.to_str().unwrap();
+        ok(&[
+            "fit",
+            "--data",
+            d,
+            "--target",
+            "resistance",
+            "--config",
+            &cfg,
+            "--method",
+            method,
+            "--out",
+            o,
+            "--quiet",
+        ]);
+        let preds = ok(&["predict", "--model", o, "--data", d]);
+        let lines: Vec<&str> = preds.lines().collect();
+        assert_eq!(lines[0], "mean,std,epistemic_std,aleatoric_std");
+        assert_eq!(lines.len(), 81);
+        let epistemic: f64 = lines[1].split(',').nth(2).unwrap().parse().unwrap();
+        assert!(epistemic > 0.0, "{method}: {}", lines[1]);
+    }
+    fails(
+        &[
+            "fit",
+            "--data",
+            d,
+            "--target",
+            "resistance",
+            "--config",
+            &write(
+                t.path(),
+                "bad.toml",
+                "[inference]\nschedule = \"sometimes\"\n",
+            ),
+            "--method",
+            "swag",
+            "--out",
+            t.path().join("bad").to_str().unwrap(),
+        ],
+        &["inference.schedule", "constant", "cyclical"],
+    );
+}

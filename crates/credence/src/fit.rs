@@ -283,7 +283,7 @@ pub struct FitOptions<'a> {
 }
 
 /// A method's outcome as JSON for the fit record.
-fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
     serde_json::to_value(v).map_err(|e| Error::Invalid(e.to_string()))
 }
 
@@ -490,12 +490,7 @@ pub(crate) fn fit_inner_plan(
         .transpose()?;
     if let Some(r) = resolved.as_mut() {
         r.hierarchy.name_inputs(&data.feature_names);
-        if !r.hierarchy.is_empty()
-            && !matches!(
-                opts.method,
-                Method::Laplace | Method::Vi | Method::Nuts | Method::Hmc
-            )
-        {
+        if !r.hierarchy.is_empty() && !methods::lookup(opts.method)?.hierarchical_priors() {
             return Err(Error::Invalid(format!(
                 "the prior on {} has a learned scale (hierarchy); {} would treat it as fixed. Hierarchical priors are supported by laplace (evidence), vi and nuts/hmc (non-centred)",
                 r.hierarchy.blocks[0].group,

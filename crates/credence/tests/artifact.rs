@@ -131,3 +131,53 @@ fn the_same_fit_saves_the_same_bytes() {
         }
     }
 }
+
+#[test]
+fn swag_and_multiswag_round_trip() {
+    use credence::infer::swag::SwagPosterior;
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = credence::rng::stream(2, 0);
+    let x: Vec<f64> = (0..50 * 2).map(|_| credence::rng::normal(&mut r)).collect();
+    let y: Vec<f64> = (0..50)
+        .map(|i| x[2 * i] - x[2 * i + 1] + 0.1 * credence::rng::normal(&mut r))
+        .collect();
+    let data = Dataset::from_arrays(x, y, 2).unwrap();
+    for (method, extra) in [(Method::Swag, ""), (Method::MultiSwag, "members = 2\n")] {
+        let text = format!(
+            "[model]\nhidden = [4]\n[training]\nepochs = 20\n[inference]\nepochs = 8\nburn_in = 2\nrank = 3\nsamples = 4\n{extra}"
+        );
+        let cfg = Config::parse("swag.toml", &text).unwrap();
+        let m = fit(
+            &data,
+            &cfg,
+            FitOptions {
+                method,
+                seed: 3,
+                progress: &Silent,
+                strict_columns: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(m.posterior.kind(), "swag");
+        save(dir.path(), &m).unwrap();
+        let back = load(dir.path()).unwrap();
+        assert_eq!(back.record, m.record);
+        let t = |p: &dyn credence::infer::Posterior| {
+            p.tensors()
+                .into_iter()
+                .map(|t| (t.name.clone(), t))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let (a, b) = (t(m.posterior.as_ref()), t(back.posterior.as_ref()));
+        assert_eq!(a, b);
+        let post = SwagPosterior::from_tensors(&a).unwrap();
+        let members = if method == Method::Swag { 1 } else { 2 };
+        assert_eq!(post.members.len(), members);
+        assert_eq!(post.members[0].deviations.len(), 3);
+        assert_eq!(
+            means(back.predict(&data, 0).unwrap()),
+            means(m.predict(&data, 0).unwrap())
+        );
+        assert!(m.record.information.is_some());
+    }
+}

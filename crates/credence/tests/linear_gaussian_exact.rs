@@ -235,3 +235,44 @@ fn anchored_ensemble_samples_the_exact_posterior() {
     );
     assert!(c2[0][0] < 0.5 * sigma[0][0]);
 }
+
+#[test]
+fn swag_mean_is_near_the_exact_posterior_mean() {
+    use credence::infer::swag::{fit_swag, SwagOptimizer, SwagOptions, SwagSchedule};
+    let (spec, priors, data) = problem();
+    let (_, sigma, mean) = exact(&data);
+    let cfg = TrainConfig {
+        optimizer: Optimizer::Adam,
+        epochs: 2000,
+        learning_rate: 0.01,
+        batch_size: 10,
+        validation_fraction: 0.0,
+        ..TrainConfig::default()
+    };
+    let opts = SwagOptions {
+        epochs: 210,
+        burn_in: 10,
+        lr: 0.01,
+        schedule: SwagSchedule::Constant,
+        optimizer: SwagOptimizer::Sgd,
+        rank: 20,
+        samples: 30,
+        members: 1,
+    };
+    let f = fit_swag(&spec, Some(&priors), &data, &cfg, &opts, 5, &Silent).unwrap();
+    assert_eq!(f.members[0].collected, 200);
+    let g = &f.members[0].gaussian;
+    for i in 0..3 {
+        // SGD's iterates scatter around the mode (= the exact mean for a Gaussian posterior);
+        // their average is within a tenth of a posterior sd of it.
+        let sd = sigma[i][i].sqrt();
+        assert!(
+            (g.mean[i] - mean[i]).abs() < 0.1 * sd,
+            "mean[{i}] {} vs exact {} (sd {sd})",
+            g.mean[i],
+            mean[i]
+        );
+    }
+    let v = credence::infer::Posterior::marginal_variances(&f.posterior()).unwrap();
+    assert!(v.iter().all(|x| x.is_finite() && *x > 0.0), "{v:?}");
+}

@@ -1,18 +1,30 @@
 //! The inference step of a fit: each method takes the prepared model (network, priors,
 //! standardised data) to a posterior and the record of what happened — or, for a [`Plan`] other
 //! than `All`, one unit of the fit or the number of units.
+//!
+//! Every method implements [`InferenceMethod`] in its own file under `fit/methods/` and is
+//! listed once in [`REGISTRY`]; the fit, the unit machinery and the artifact checks ask the
+//! registry, never match on the method.
 
-use super::{to_json, units, Plan, Product, UnitOutput};
+use super::{Plan, Product};
 use crate::config::Config;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::infer::{self, Method, Posterior};
+use crate::infer::{Method, Posterior};
 use crate::model::ModelSpec;
 use crate::nn::ParamLayout;
 use crate::prior::{PriorSet, ResolvedPriors};
 
+mod ensemble;
+mod laplace;
+mod mc_dropout;
+mod mcmc;
+mod point;
+mod swag;
+mod vi;
+
 /// What the inference step produced.
-pub(super) enum Step {
+pub(crate) enum Step {
     /// A posterior and its outcome record: the fit goes on to its record.
     Posterior(Box<dyn Posterior>, serde_json::Value),
     /// A unit or a count: the plan is done.
@@ -20,7 +32,7 @@ pub(super) enum Step {
 }
 
 /// The model a method runs on, as the fit prepared it.
-pub(super) struct Prepared<'a> {
+pub(crate) struct Prepared<'a> {
     /// Raw training data (for its fingerprint).
     pub data: &'a Dataset,
     /// Standardised training data.
@@ -33,6 +45,77 @@ pub(super) struct Prepared<'a> {
     pub config: &'a Config,
 }
 
+/// One call of a method: its options, what to compute, the fit's key and the priors (which
+/// Laplace's evidence may replace).
+pub(crate) struct Run<'a, 'r> {
+    /// Method, seed, progress.
+    pub opts: super::FitOptions<'a>,
+    /// Everything, one unit, the fit from units, or the unit count.
+    pub plan: Plan<'a>,
+    /// The key of the fit's units.
+    pub key: String,
+    /// The prior set (replaced by a tuned one by empirical Bayes).
+    pub priors: &'r mut Option<PriorSet>,
+    /// The resolved priors (likewise).
+    pub resolved: &'r mut Option<ResolvedPriors>,
+}
+
+/// An inference method: its name, its options, its fit and the artifact kind of its posterior.
+pub(crate) trait InferenceMethod: Sync {
+    /// Which method this is.
+    fn id(&self) -> Method;
+    /// The name used on the command line and in files.
+    fn name(&self) -> &'static str {
+        self.id().name()
+    }
+    /// The artifact kind of the posterior it fits (see [`crate::infer::posterior_from_tensors`]).
+    fn artifact_kind(&self) -> &'static str;
+    /// Its options, read and checked from the config's `[inference]` table, as recorded.
+    fn options(&self, config: &Config, spec: &ModelSpec) -> Result<serde_json::Value>;
+    /// Whether the fit splits into units (members or chains) that can run elsewhere.
+    fn has_units(&self) -> bool {
+        false
+    }
+    /// Whether it supports priors with learned scales (hierarchical priors).
+    fn hierarchical_priors(&self) -> bool {
+        false
+    }
+    /// Runs the method on the prepared model for `run.plan`.
+    fn fit(&self, p: &Prepared<'_>, run: Run<'_, '_>) -> Result<Step>;
+}
+
+/// Every method, in the order they are documented. A new method is a file under `fit/methods/`
+/// and one line here.
+pub(crate) static REGISTRY: &[&dyn InferenceMethod] = &[
+    &point::Point(Method::Mle),
+    &point::Point(Method::Map),
+    &laplace::Laplace,
+    &vi::Vi,
+    &mc_dropout::McDropout,
+    &ensemble::Ensemble(Method::Ensemble),
+    &ensemble::Ensemble(Method::AnchoredEnsemble),
+    &mcmc::Mcmc(Method::Nuts),
+    &mcmc::Mcmc(Method::Hmc),
+    &mcmc::Mcmc(Method::Sgld),
+    &mcmc::Mcmc(Method::Sghmc),
+    &swag::Swag(Method::Swag),
+    &swag::Swag(Method::MultiSwag),
+];
+
+/// The implementation of `method`.
+pub(crate) fn lookup(method: Method) -> Result<&'static dyn InferenceMethod> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|m| m.id() == method)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "method '{}' has no implementation registered",
+                method.name()
+            ))
+        })
+}
+
 /// Runs `opts.method` on the prepared model for `plan`; Laplace's evidence may replace the
 /// priors (written back through `priors` and `resolved`).
 pub(super) fn run(
@@ -43,227 +126,70 @@ pub(super) fn run(
     priors: &mut Option<PriorSet>,
     resolved: &mut Option<ResolvedPriors>,
 ) -> Result<Step> {
-    let Prepared {
-        data,
-        std_data,
-        spec,
-        layout,
-        config,
-    } = *p;
-    let (posterior, outcome): (Box<dyn Posterior>, serde_json::Value) = match opts.method {
-        Method::Mle | Method::Map => {
-            let pf = infer::train_point(
-                spec,
-                resolved.as_ref(),
-                std_data,
-                &config.training,
-                opts.seed,
-                opts.progress,
-            )?;
-            let outcome = serde_json::to_value(&pf).map_err(|e| Error::Invalid(e.to_string()))?;
-            (Box::new(infer::DrawsPosterior::point(pf.theta)), outcome)
+    let imp = lookup(opts.method)?;
+    // The options are read (and checked) before any training.
+    imp.options(p.config, p.spec)?;
+    let step = imp.fit(
+        p,
+        Run {
+            opts,
+            plan,
+            key,
+            priors,
+            resolved,
+        },
+    )?;
+    if let Step::Posterior(post, _) = &step {
+        if post.kind() != imp.artifact_kind() {
+            return Err(Error::Invalid(format!(
+                "{} produced a '{}' posterior where its artifact kind is '{}'",
+                imp.name(),
+                post.kind(),
+                imp.artifact_kind()
+            )));
         }
-        Method::Vi | Method::McDropout | Method::Ensemble | Method::AnchoredEnsemble => {
-            let pri = resolved
-                .as_ref()
-                .ok_or_else(|| Error::Invalid(format!("{} needs priors", opts.method.name())))?;
-            let settings = infer::settings::Settings::new(&config.inference, &config.source);
-            match opts.method {
-                Method::Vi => {
-                    let o = infer::vi::ViOptions::from_settings(settings, &config.training)?;
-                    let f = infer::vi::fit_vi(spec, pri, std_data, &o, opts.seed, opts.progress)?;
-                    let outcome = to_json(&f)?;
-                    let post = infer::vi::GaussianMfPosterior {
-                        mean: f.mean,
-                        std: f.std,
-                        samples: o.samples,
-                    };
-                    (Box::new(post) as Box<dyn Posterior>, outcome)
-                }
-                Method::McDropout => {
-                    let o = infer::mc_dropout::DropoutOptions::from_settings(settings)?;
-                    let f = infer::mc_dropout::fit_mc_dropout(
-                        spec,
-                        pri,
-                        std_data,
-                        &config.training,
-                        &o,
-                        opts.seed,
-                        opts.progress,
-                    )?;
-                    let outcome = to_json(&f)?;
-                    let post = infer::mc_dropout::McDropoutPosterior {
-                        theta: f.theta,
-                        rate: f.rate,
-                        passes: o.passes,
-                    };
-                    (Box::new(post) as Box<dyn Posterior>, outcome)
-                }
-                _ => {
-                    let o = infer::ensemble::EnsembleOptions::from_settings(settings, spec)?;
-                    let anchored = opts.method == Method::AnchoredEnsemble;
-                    let f = match plan {
-                        Plan::Count => return Ok(Step::Done(Product::Count(o.members))),
-                        Plan::One(m) => {
-                            if m >= o.members {
-                                return Err(Error::Invalid(format!(
-                                    "member {m} asked of an ensemble of {} members",
-                                    o.members
-                                )));
-                            }
-                            let fit = infer::ensemble::fit_member(
-                                spec,
-                                pri,
-                                std_data,
-                                &config.training,
-                                &o,
-                                anchored,
-                                opts.seed,
-                                m,
-                            )?;
-                            return Ok(Step::Done(Product::Unit(Box::new(UnitOutput::member(
-                                key, m, fit,
-                            )))));
-                        }
-                        Plan::Given(given) => infer::ensemble::assemble(
-                            units::members_given(given, &key, o.members)?,
-                            anchored,
-                            &o,
-                        ),
-                        Plan::All => infer::ensemble::fit_ensemble(
-                            spec,
-                            pri,
-                            std_data,
-                            &config.training,
-                            &o,
-                            anchored,
-                            opts.seed,
-                            opts.progress,
-                        )?,
-                    };
-                    let outcome = to_json(&f)?;
-                    (
-                        Box::new(infer::DrawsPosterior { draws: f.members }) as Box<dyn Posterior>,
-                        outcome,
-                    )
-                }
-            }
+    }
+    Ok(step)
+}
+
+/// The priors a method needs, or an error naming it.
+fn needs_priors<'r>(run: &'r Run<'_, '_>) -> Result<&'r ResolvedPriors> {
+    run.resolved
+        .as_ref()
+        .ok_or_else(|| Error::Invalid(format!("{} needs priors", run.opts.method.name())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_is_registered_once_with_a_loadable_kind() {
+        for m in Method::ALL {
+            let found: Vec<_> = REGISTRY.iter().filter(|r| r.id() == m).collect();
+            assert_eq!(found.len(), 1, "{}", m.name());
+            assert_eq!(found[0].name(), m.name());
+            assert!(
+                crate::infer::ARTIFACT_KINDS
+                    .iter()
+                    .any(|(k, _)| *k == found[0].artifact_kind()),
+                "{}",
+                m.name()
+            );
         }
-        Method::Nuts | Method::Hmc | Method::Sgld | Method::Sghmc => {
-            let chains: Vec<infer::ChainUnit>;
-            let given = match plan {
-                Plan::All => None,
-                Plan::Count => {
-                    let s = infer::McmcSettings::from_table(
-                        opts.method,
-                        &config.inference,
-                        &config.source,
-                    )?;
-                    return Ok(Step::Done(Product::Count(s.sample.chains)));
-                }
-                Plan::One(c) => {
-                    let unit = infer::run_chain_unit(
-                        opts.method,
-                        spec,
-                        resolved.as_ref(),
-                        std_data,
-                        &config.training,
-                        &config.inference,
-                        &config.source,
-                        opts.seed,
-                        c,
-                        opts.progress,
-                    )?;
-                    return Ok(Step::Done(Product::Unit(Box::new(UnitOutput::chain(
-                        key, c, unit,
-                    )))));
-                }
-                Plan::Given(given) => {
-                    chains = units::chains_given(given, &key)?;
-                    Some(chains.as_slice())
-                }
-            };
-            let (post, outcome) = infer::fit_mcmc(
-                opts.method,
-                spec,
-                resolved.as_ref(),
-                std_data,
-                &config.training,
-                &config.inference,
-                &config.source,
-                opts.seed,
-                opts.progress,
-                given,
-            )?;
-            let outcome =
-                serde_json::to_value(&outcome).map_err(|e| Error::Invalid(e.to_string()))?;
-            (Box::new(post), outcome)
+        assert_eq!(REGISTRY.len(), Method::ALL.len());
+    }
+
+    #[test]
+    fn options_at_the_defaults_read() {
+        let config = Config::default();
+        let spec = ModelSpec {
+            mlp: crate::nn::Mlp::new(vec![2, 4, 1], crate::nn::Activation::Tanh),
+            likelihood: crate::likelihood::Likelihood::Gaussian { noise: None },
+        };
+        for m in REGISTRY {
+            m.options(&config, &spec)
+                .unwrap_or_else(|e| panic!("{}: {e}", m.name()));
         }
-        Method::Laplace => {
-            let mut lopts = infer::LaplaceOptions::from_table(&config.inference, &config.source)?;
-            if resolved.as_ref().is_some_and(|r| r.has_per_parameter()) {
-                // A per-parameter (transferred) prior is kept as is: the evidence does not retune
-                // it, and KFAC's one precision per layer cannot hold it.
-                if config.inference.contains_key("tune") && lopts.tune != infer::Tune::None {
-                    let tune = if lopts.tune == infer::Tune::Online {
-                        "online"
-                    } else {
-                        "post-hoc"
-                    };
-                    return Err(Error::Invalid(format!(
-                        "tune = \"{tune}\" would replace the transferred per-parameter prior by a tuned one per group; remove it (the transferred prior is kept, tune = \"none\")"
-                    )));
-                }
-                lopts.tune = infer::Tune::None;
-                if !config.inference.contains_key("hessian") {
-                    // KFAC cannot hold per-parameter precisions: the full Hessian where it fits,
-                    // else the diagonal.
-                    let covered = match lopts.subset {
-                        infer::Subset::All => spec.mlp.dim(),
-                        infer::Subset::LastLayer => {
-                            crate::nn::curvature::last_layer_range(&spec.mlp).len()
-                        }
-                    };
-                    lopts.hessian = if covered <= lopts.max_full_params {
-                        infer::HessianStructure::Full
-                    } else {
-                        infer::HessianStructure::Diag
-                    };
-                }
-            }
-            if config.output_prior.is_some() && !config.inference.contains_key("hessian") {
-                // An output prior's weights and biases have different scales in a layer, which
-                // KFAC's one precision per layer cannot hold: the full Hessian where it fits.
-                lopts.hessian = if spec.mlp.dim() <= lopts.max_full_params {
-                    infer::HessianStructure::Full
-                } else {
-                    infer::HessianStructure::Diag
-                };
-            }
-            let (Some(ps), Some(rp)) = (priors.as_ref(), resolved.as_ref()) else {
-                return Err(Error::Invalid(
-                    "the Laplace approximation needs a prior".into(),
-                ));
-            };
-            let lf = infer::fit_laplace(
-                spec,
-                ps,
-                rp,
-                std_data,
-                &config.training,
-                &lopts,
-                opts.seed,
-                opts.progress,
-                &data.fingerprint(),
-            )?;
-            let outcome =
-                serde_json::to_value(&lf.outcome).map_err(|e| Error::Invalid(e.to_string()))?;
-            if let Some(tuned) = lf.tuned_priors {
-                *resolved = Some(tuned.resolve(layout, &config.source)?);
-                *priors = Some(tuned);
-            }
-            (Box::new(lf.posterior), outcome)
-        }
-    };
-    Ok(Step::Posterior(posterior, outcome))
+    }
 }

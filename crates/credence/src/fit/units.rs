@@ -80,10 +80,7 @@ impl UnitOutput {
 
 /// Which methods split into units: members (ensembles) or chains (NUTS, HMC).
 pub fn has_units(method: Method) -> bool {
-    matches!(
-        method,
-        Method::Ensemble | Method::AnchoredEnsemble | Method::Nuts | Method::Hmc
-    )
+    super::methods::lookup(method).is_ok_and(|m| m.has_units())
 }
 
 /// The key of a fit: a digest of everything its units depend on.

@@ -2,7 +2,7 @@
 //! returning an `HmcInfo`; adaptation (dual-averaging step size, windowed diagonal mass matrix
 //! as in Stan) lives in its own types and drives `step` during warm-up.
 
-use super::sample::{ChainRun, DrawInfo, SampleOptions};
+use super::chain::{ChainRun, DrawInfo, SampleOptions};
 use super::Progress;
 use crate::density::LogDensity;
 use crate::error::{Error, Result};

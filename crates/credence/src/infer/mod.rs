@@ -8,8 +8,10 @@ mod laplace;
 pub mod mc_dropout;
 mod point;
 pub mod settings;
+pub mod swag;
 pub mod vi;
 
+mod chain;
 pub mod hmc;
 pub mod mcmc;
 mod nuts;
@@ -69,11 +71,15 @@ pub enum Method {
     Sghmc,
     /// Laplace approximation around the MAP, with evidence-tuned prior (empirical Bayes).
     Laplace,
+    /// SWAG: a Gaussian from the moments of SGD iterates after the MAP (Maddox et al. 2019).
+    Swag,
+    /// MultiSWAG: a mixture of independently initialised SWAG members (Wilson & Izmailov 2020).
+    MultiSwag,
 }
 
 impl Method {
     /// All methods, in the order they are documented.
-    pub const ALL: [Method; 11] = [
+    pub const ALL: [Method; 13] = [
         Method::Mle,
         Method::Map,
         Method::Laplace,
@@ -85,6 +91,8 @@ impl Method {
         Method::Hmc,
         Method::Sgld,
         Method::Sghmc,
+        Method::Swag,
+        Method::MultiSwag,
     ];
 
     /// The name used on the command line and in files.
@@ -101,6 +109,8 @@ impl Method {
             Method::Sgld => "sgld",
             Method::Sghmc => "sghmc",
             Method::Laplace => "laplace",
+            Method::Swag => "swag",
+            Method::MultiSwag => "multiswag",
         }
     }
 
@@ -200,20 +210,35 @@ pub trait Posterior: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Rebuilds a posterior of one artifact kind from its tensors.
+pub type PosteriorLoader = fn(&BTreeMap<String, NamedTensor>) -> Result<Box<dyn Posterior>>;
+
+/// The artifact kinds and how each is loaded: a new kind is one line here.
+pub static ARTIFACT_KINDS: &[(&str, PosteriorLoader)] = &[
+    ("draws", |t| Ok(Box::new(DrawsPosterior::from_tensors(t)?))),
+    ("gaussian-mf", |t| {
+        Ok(Box::new(vi::GaussianMfPosterior::from_tensors(t)?))
+    }),
+    ("mc-dropout", |t| {
+        Ok(Box::new(mc_dropout::McDropoutPosterior::from_tensors(t)?))
+    }),
+    ("laplace", |t| {
+        Ok(Box::new(LaplacePosterior::from_tensors(t)?))
+    }),
+    ("swag", |t| {
+        Ok(Box::new(swag::SwagPosterior::from_tensors(t)?))
+    }),
+];
+
 /// Rebuilds a posterior from the tensors of an artifact.
 pub fn posterior_from_tensors(
     kind: &str,
     tensors: &BTreeMap<String, NamedTensor>,
 ) -> Result<Box<dyn Posterior>> {
-    match kind {
-        "draws" => Ok(Box::new(DrawsPosterior::from_tensors(tensors)?)),
-        "gaussian-mf" => Ok(Box::new(vi::GaussianMfPosterior::from_tensors(tensors)?)),
-        "mc-dropout" => Ok(Box::new(mc_dropout::McDropoutPosterior::from_tensors(
-            tensors,
-        )?)),
-        "laplace" => Ok(Box::new(LaplacePosterior::from_tensors(tensors)?)),
-        other => Err(Error::Invalid(format!(
-            "unknown posterior kind '{other}' in the artifact"
+    match ARTIFACT_KINDS.iter().find(|(k, _)| *k == kind) {
+        Some((_, load)) => load(tensors),
+        None => Err(Error::Invalid(format!(
+            "unknown posterior kind '{kind}' in the artifact"
         ))),
     }
 }

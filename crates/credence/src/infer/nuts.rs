@@ -1,7 +1,7 @@
 //! NUTS through the `nuts-rs` crate (PyMC's Rust sampler): our `LogDensity` adapted to its
 //! `CpuLogpFunc`, one chain run to completion with its per-draw statistics collected.
 
-use super::sample::{ChainRun, DrawInfo, MassMatrix, SampleOptions};
+use super::chain::{ChainRun, DrawInfo, MassMatrix, SampleOptions};
 use super::Progress;
 use crate::density::LogDensity;
 use crate::error::{Error, Result};

@@ -31,7 +31,7 @@ pub struct PointFit {
 }
 
 /// A model on `data` with the priors and the config's penalties.
-fn bound(
+pub(crate) fn bound(
     spec: &ModelSpec,
     priors: Option<&ResolvedPriors>,
     data: &Dataset,

@@ -16,6 +16,16 @@ impl<'a> Settings<'a> {
         Settings { table, source }
     }
 
+    /// The keys the table names.
+    pub fn keys(&self) -> impl Iterator<Item = &'a String> {
+        self.table.keys()
+    }
+
+    /// Whether the table names `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.table.contains_key(key)
+    }
+
     fn bad(&self, key: &str, want: &str, v: &toml::Value) -> Error {
         Error::Config {
             file: self.source.into(),
