@@ -27,7 +27,7 @@ def test_defaults_are_the_librarys():
 def test_methods_are_the_clis():
     assert set(credence.METHODS) == {
         "mle", "map", "laplace", "vi", "mc-dropout", "ensemble", "anchored-ensemble",
-        "nuts", "hmc", "sgld", "sghmc",
+        "nuts", "hmc", "sgld", "sghmc", "swag", "multiswag",
     }
 
 
@@ -94,6 +94,8 @@ FAST_INFERENCE = {
     "anchored-ensemble": {"members": 2},
     "vi": {"samples": 8, "epochs": 80},
     "mc-dropout": {"passes": 8},
+    "swag": {"epochs": 8, "burn_in": 2, "rank": 4, "samples": 8},
+    "multiswag": {"epochs": 8, "burn_in": 2, "rank": 4, "samples": 4, "members": 2},
 }
 
 
