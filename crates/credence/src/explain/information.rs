@@ -336,6 +336,7 @@ fn describe_posterior(posterior: &dyn Posterior, spread_draws: Option<usize>) ->
     match posterior.kind() {
         "laplace" => "Gaussian: the Laplace posterior's marginal variances".into(),
         "gaussian-mf" => "mean-field Gaussian (VI): its means and variances".into(),
+        "swag" => "Gaussian: SWAG's mean and the diagonal of its covariance (a mixture over MultiSWAG's members)".into(),
         "draws" => format!(
             "Gaussian moment-matched to {} draws (posterior mean and variance of each parameter)",
             spread_draws.unwrap_or(0)

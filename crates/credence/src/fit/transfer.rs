@@ -55,6 +55,7 @@ pub fn transfer_from(
     let summary = match kind {
         "laplace" => "marginal variances of its Laplace Gaussian".to_string(),
         "gaussian-mf" => "its mean-field Gaussian".to_string(),
+        "swag" => "the diagonal of its SWAG covariance".to_string(),
         _ => format!(
             "a Gaussian moment-matched to its {} draws",
             source.posterior.tensors().first().map_or(0, |t| t.shape[0])
@@ -65,7 +66,10 @@ pub fn transfer_from(
         r.method, r.data.rows, r.data.source
     );
     let mut warnings = Vec::new();
-    if matches!(r.method.as_str(), "ensemble" | "anchored-ensemble") {
+    if matches!(
+        r.method.as_str(),
+        "ensemble" | "anchored-ensemble" | "multiswag"
+    ) {
         warnings.push(format!(
             "the {} members sit in different modes of the posterior (hidden units permute freely), so the moment-matched Gaussian centres on the average of their weights, usually a poor network; prefer a laplace or vi source",
             r.method
