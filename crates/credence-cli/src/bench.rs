@@ -1,5 +1,6 @@
 //! `credence bench uci` and `credence bench grad`.
 
+use crate::bench_calibrate as calibrate_bench;
 use crate::cli::{BenchCommand, ClassifyArgs, GradArgs, NutsBenchArgs, UciArgs};
 use crate::io;
 use crate::progress::Bar;
@@ -86,6 +87,9 @@ fn classify(a: &ClassifyArgs) -> Result<()> {
     let table = io::table(&a.data, &credence::data::ReadOptions::default())?;
     let data =
         credence::data::Dataset::from_table(&table, &a.target, None).context("choosing columns")?;
+    if let Some(c) = &a.calibrate {
+        return calibrate_bench::classify(a, c, &data, &config);
+    }
     let mut results = Vec::new();
     for name in &a.methods {
         let method = Method::parse(name)?;
@@ -162,6 +166,9 @@ fn uci(a: &UciArgs) -> Result<()> {
         Some(ids) => credence::uci::SplitSelection::Ids(ids.clone()),
         None => credence::uci::SplitSelection::First(a.splits),
     };
+    if let Some(c) = &a.calibrate {
+        return calibrate_bench::uci(a, c, method, &config, selection, &bar);
+    }
     let r = credence::uci::run_selected(&a.dir, method, &config, &selection, a.seed, &bar)
         .with_context(|| format!("running the UCI protocol on {}", a.dir.display()))?;
     if a.output.json {

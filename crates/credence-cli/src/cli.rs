@@ -13,6 +13,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per run: the size of the largest variant (fit's flags) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fit MLE, MAP and a Bayesian method on bundled Boston housing data, decide, and write a report.
@@ -121,9 +123,29 @@ pub struct FitArgs {
     /// Laplace settings (override the config's `[inference]` table).
     #[command(flatten)]
     pub laplace: LaplaceArgs,
+    /// Post-hoc calibration.
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Post-hoc calibration of a fit on held-out rows (stored as calibration.json with the model).
+#[derive(Debug, Args, Clone)]
+pub struct CalibrationArgs {
+    /// Calibrate on held-out rows: conformal (intervals/sets with a coverage guarantee), temperature (classifiers) or both, comma-separated.
+    #[arg(long, value_name = "conformal|temperature")]
+    pub calibrate: Option<String>,
+    /// Share of the training rows held out (seeded) for --calibrate; the model is fitted on the rest.
+    #[arg(long, default_value_t = 0.2, requires = "calibrate")]
+    pub calibration_fraction: f64,
+    /// Calibration rows from a separate table with the training data's columns (instead of holding rows out).
+    #[arg(long, value_name = "FILE", requires = "calibrate")]
+    pub calibration: Option<PathBuf>,
+    /// Conformity score of a regression: normalized (|y − μ|/σ, default), absolute or cqr.
+    #[arg(long, default_value = "normalized", requires = "calibrate")]
+    pub conformal_score: String,
 }
 
 /// How the columns of a training table are chosen and read.
@@ -181,6 +203,9 @@ pub struct PredictArgs {
     /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
     #[arg(long, value_name = "FILE|estimate")]
     pub class_prior: Option<String>,
+    /// Also write prediction regions at this level: the Bayesian central interval (bayes_lower, bayes_upper) or set (bayes_set), and the conformal one (conformal_lower, conformal_upper / conformal_set) when the model was fitted with --calibrate conformal.
+    #[arg(long, value_name = "LEVEL")]
+    pub interval: Option<f64>,
 }
 
 /// `credence evaluate`.
@@ -205,6 +230,9 @@ pub struct EvaluateArgs {
     /// Deployment class prevalence of a classifier: a TOML file (class = probability, with provenance) or `estimate` (EM from these rows); re-weights the probabilities by Bayes' rule.
     #[arg(long, value_name = "FILE|estimate")]
     pub class_prior: Option<String>,
+    /// Level of the prediction regions whose coverage and mean width (set size) are reported: Bayesian, and conformal when calibrated.
+    #[arg(long, value_name = "LEVEL", default_value_t = 0.9)]
+    pub interval: f64,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -271,6 +299,15 @@ pub struct ClassifyArgs {
     /// Seed of the split and the fits.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Temperature scaling and APS sets (`temperature`): hold out --calibration-fraction of the training rows, and report test ECE and NLL before and after, and set coverage at --interval.
+    #[arg(long, value_name = "temperature")]
+    pub calibrate: Option<String>,
+    /// Share of the training rows held out for calibration.
+    #[arg(long, default_value_t = 0.2, requires = "calibrate")]
+    pub calibration_fraction: f64,
+    /// Level of the prediction sets compared with --calibrate.
+    #[arg(long, default_value_t = 0.9, requires = "calibrate")]
+    pub interval: f64,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -308,6 +345,18 @@ pub struct UciArgs {
     /// Laplace settings (override the config's `[inference]` table).
     #[command(flatten)]
     pub laplace: LaplaceArgs,
+    /// Split conformal on each split (`conformal`): hold out --calibration-fraction of the training rows, and report test coverage and mean width of the conformal and Bayesian intervals at --interval.
+    #[arg(long, value_name = "conformal")]
+    pub calibrate: Option<String>,
+    /// Share of each split's training rows held out for calibration.
+    #[arg(long, default_value_t = 0.2, requires = "calibrate")]
+    pub calibration_fraction: f64,
+    /// Level of the intervals compared with --calibrate.
+    #[arg(long, default_value_t = 0.9, requires = "calibrate")]
+    pub interval: f64,
+    /// Conformity score with --calibrate: normalized (default), absolute or cqr.
+    #[arg(long, default_value = "normalized", requires = "calibrate")]
+    pub conformal_score: String,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

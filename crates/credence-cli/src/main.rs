@@ -1,6 +1,7 @@
 //! `credence`: the command-line program, a thin layer over the `credence` library.
 
 mod bench;
+mod bench_calibrate;
 mod class_prior;
 mod cli;
 mod decide;

@@ -6,7 +6,7 @@ use crate::io;
 use anyhow::{Context, Result};
 use credence::artifact;
 use credence::decide::{decide, DecisionSpec};
-use credence::report::{build, ReportInput};
+use credence::report::{build_calibrated, ReportInput};
 
 /// Runs `credence report`.
 pub fn run(a: &ReportArgs) -> Result<()> {
@@ -43,17 +43,22 @@ pub fn run(a: &ReportArgs) -> Result<()> {
             })?,
         None => 0,
     };
-    let html = build(&ReportInput {
-        model: &model,
-        data: &data,
-        decisions: spec.as_ref().zip(decisions.as_deref()),
-        band_input,
-        compare: !a.no_compare,
-        extra_rows: Vec::new(),
-        seed: a.seed,
-        class_prior: used.as_ref(),
-        data_size: None,
-    })?;
+    let post_hoc = credence::calibrate::load(&a.model)
+        .with_context(|| format!("loading the calibration from {}", a.model.display()))?;
+    let html = build_calibrated(
+        &ReportInput {
+            model: &model,
+            data: &data,
+            decisions: spec.as_ref().zip(decisions.as_deref()),
+            band_input,
+            compare: !a.no_compare,
+            extra_rows: Vec::new(),
+            seed: a.seed,
+            class_prior: used.as_ref(),
+            data_size: None,
+        },
+        post_hoc.as_ref(),
+    )?;
     artifact::write_atomic(&a.out, html.as_bytes())
         .with_context(|| format!("writing {}", a.out.display()))?;
     println!("report written to {}", a.out.display());

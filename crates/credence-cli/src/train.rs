@@ -1,11 +1,12 @@
 //! `fit`, `predict` and `evaluate`.
 
 use crate::class_prior;
-use crate::cli::{EvaluateArgs, FitArgs, PredictArgs};
+use crate::cli::{CalibrationArgs, EvaluateArgs, FitArgs, PredictArgs};
 use crate::io;
 use crate::progress::Bar;
 use anyhow::{bail, Context, Result};
 use credence::artifact;
+use credence::calibrate;
 use credence::config::LikelihoodConfig;
 use credence::data::parquet::OutColumn;
 use credence::data::UnknownLevel;
@@ -43,6 +44,15 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     };
     let mut transfer_noise = None;
     let notes: Vec<String>;
+    let cal_spec = calibration_spec(&a.calibration)?;
+    let cal_table = match (&cal_spec, &a.calibration.calibration) {
+        (Some(_), Some(path)) => Some(
+            io::table(path, &read)
+                .with_context(|| format!("reading the calibration rows {}", path.display()))?,
+        ),
+        _ => None,
+    };
+    let mut calibration = None;
     let model = match &a.prior_from {
         Some(dir) => {
             let source = load(dir)?;
@@ -64,20 +74,71 @@ pub fn fit(a: &FitArgs) -> Result<()> {
                     )
                 })?;
             notes = enc.notes;
-            let mut m = credence::fit::fit_with_transfer(&enc.data, &config, opts, &t)
+            // Calibration rows: held out of the encoded rows, or a separate table encoded alike.
+            let (fit_data, cal_data) = match (&cal_spec, &cal_table) {
+                (None, _) => (enc.data, None),
+                (Some(_), Some(t)) => {
+                    let c = source.record.encode(t, true, UnknownLevel::Zero)?.data;
+                    (enc.data, Some((c, "a separate table".to_string())))
+                }
+                (Some(_), None) => {
+                    let f = a.calibration.calibration_fraction;
+                    let (fr, cr) = calibrate::holdout_rows(enc.data.rows, f, seed)?;
+                    let words = format!(
+                        "{:.0}% of the training rows held out, seed {seed}",
+                        100.0 * f
+                    );
+                    (enc.data.subset(&fr), Some((enc.data.subset(&cr), words)))
+                }
+            };
+            let mut m = credence::fit::fit_with_transfer(&fit_data, &config, opts, &t)
                 .with_context(|| format!("fitting with the prior from {}", dir.display()))?;
             m.record.schema = source.record.schema.clone();
+            if let (Some(spec), Some((c, words))) = (&cal_spec, cal_data) {
+                calibration = Some(
+                    calibrate::calibrate_model(&m, &c, spec, words, seed)
+                        .context("calibrating on the held-out rows")?,
+                );
+            }
             m
         }
-        None => {
-            let (m, n) = fit_table(&table, &schema_opts, &read, &config, opts)?;
-            notes = n;
-            m
-        }
+        None => match &cal_spec {
+            Some(spec) => {
+                let src = match &cal_table {
+                    Some(t) => calibrate::CalibrationSource::Table(t),
+                    None => {
+                        calibrate::CalibrationSource::HoldOut(a.calibration.calibration_fraction)
+                    }
+                };
+                let (m, n, c) = calibrate::fit_table_calibrated(
+                    &table,
+                    &schema_opts,
+                    &read,
+                    &config,
+                    opts,
+                    src,
+                    spec,
+                )
+                .context("fitting and calibrating")?;
+                notes = n;
+                calibration = Some(c);
+                m
+            }
+            None => {
+                let (m, n) = fit_table(&table, &schema_opts, &read, &config, opts)?;
+                notes = n;
+                m
+            }
+        },
     };
     io::print_notes(&notes, a.output.quiet || a.output.json);
     artifact::save(&a.out, &model)
         .with_context(|| format!("saving the model to {}", a.out.display()))?;
+    match &calibration {
+        Some(c) => calibrate::save(&a.out, c),
+        None => calibrate::remove(&a.out),
+    }
+    .with_context(|| format!("saving the calibration to {}", a.out.display()))?;
     if a.output.json {
         println!("{}", serde_json::to_string(&model.record)?);
     } else if !a.output.quiet {
@@ -124,6 +185,12 @@ pub fn fit(a: &FitArgs) -> Result<()> {
                 println!("  {line}");
             }
         }
+        if let Some(c) = &calibration {
+            println!("calibration:");
+            for line in c.describe() {
+                println!("  {line}");
+            }
+        }
         println!("saved to {}", a.out.display());
     }
     Ok(())
@@ -131,6 +198,52 @@ pub fn fit(a: &FitArgs) -> Result<()> {
 
 fn load(dir: &std::path::Path) -> Result<credence::FittedModel> {
     artifact::load(dir).with_context(|| format!("loading the model from {}", dir.display()))
+}
+
+/// The calibration asked for by the fit flags, if any.
+fn calibration_spec(a: &CalibrationArgs) -> Result<Option<calibrate::CalibrateSpec>> {
+    let Some(list) = &a.calibrate else {
+        return Ok(None);
+    };
+    let score = calibrate::RegressionScore::parse(&a.conformal_score)?;
+    Ok(Some(calibrate::CalibrateSpec::parse(list, score)?))
+}
+
+/// The calibration stored with a model, if any.
+fn load_calibration(dir: &std::path::Path) -> Result<Option<calibrate::ModelCalibration>> {
+    calibrate::load(dir).with_context(|| format!("loading the calibration from {}", dir.display()))
+}
+
+/// Classes of a set joined by `|`, with the model's class names.
+fn set_text(set: &[usize], names: &[String]) -> String {
+    set.iter()
+        .map(|&k| names.get(k).cloned().unwrap_or_else(|| k.to_string()))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Columns of a prediction region: `<prefix>_lower`, `<prefix>_upper` or `<prefix>_set`.
+fn region_columns(
+    prefix: &str,
+    r: &calibrate::Region,
+    names: &[String],
+) -> Vec<(String, OutColumn)> {
+    match r {
+        calibrate::Region::Intervals(v) => vec![
+            (
+                format!("{prefix}_lower"),
+                OutColumn::Numbers(v.iter().map(|p| p.0).collect()),
+            ),
+            (
+                format!("{prefix}_upper"),
+                OutColumn::Numbers(v.iter().map(|p| p.1).collect()),
+            ),
+        ],
+        calibrate::Region::Sets(v) => vec![(
+            format!("{prefix}_set"),
+            OutColumn::Text(v.iter().map(|s| set_text(s, names)).collect()),
+        )],
+    }
 }
 
 /// `credence predict`.
@@ -143,7 +256,28 @@ pub fn predict(a: &PredictArgs) -> Result<()> {
     if let Some(note) = model.record.class_prior_note(used.as_ref()) {
         eprintln!("class prior: {note}");
     }
+    let calibration = load_calibration(&a.model)?;
+    let pred = match &calibration {
+        Some(c) => c.apply(pred),
+        None => pred,
+    };
     let mut columns = prediction_columns(&pred, &model.record);
+    if let Some(level) = a.interval {
+        let names = model.record.class_names();
+        let bayes = calibrate::Region::bayes(&pred, level)?;
+        columns.extend(region_columns("bayes", &bayes, &names));
+        match calibration
+            .as_ref()
+            .map(|c| c.conformal_at(&pred, level))
+            .transpose()?
+            .flatten()
+        {
+            Some(r) => columns.extend(region_columns("conformal", &r, &names)),
+            None => eprintln!(
+                "note: the model has no conformal calibration (fit with --calibrate conformal); only the Bayesian region is written"
+            ),
+        }
+    }
     if enc.unseen.iter().any(|&u| u) {
         let flag = enc.unseen.iter().map(|&u| f64::from(u8::from(u))).collect();
         columns.push(("unseen_level".into(), OutColumn::Numbers(flag)));
@@ -246,6 +380,26 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
     let (pred, used) = class_prior::predict(&model, &data, a.seed, choice.as_ref())
         .with_context(|| format!("predicting {}", a.data.display()))?;
     let class_prior_note = model.record.class_prior_note(used.as_ref());
+    let calibration = load_calibration(&a.model)?;
+    // Metrics before a stored temperature, to show what it changed on these rows.
+    let untempered = match (&calibration, &pred) {
+        (Some(c), Predictive::Classification(_)) if c.temperature.is_some() => Some(
+            metrics_named(&pred, &data.y, &data.target_names)
+                .with_context(|| format!("scoring {}", a.data.display()))?,
+        ),
+        _ => None,
+    };
+    let pred = match &calibration {
+        Some(c) => c.apply(pred),
+        None => pred,
+    };
+    let coverage = match &pred {
+        Predictive::MultiRegression(_) => None,
+        _ => Some(
+            calibrate::compare(&pred, &data.y, calibration.as_ref(), a.interval)
+                .with_context(|| format!("prediction regions on {}", a.data.display()))?,
+        ),
+    };
     let m = metrics_named(&pred, &data.y, &data.target_names)
         .with_context(|| format!("scoring {}", a.data.display()))?;
     let ood = match &a.ood {
@@ -258,7 +412,7 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
         None => None,
     };
     if a.output.json {
-        let v = serde_json::json!({ "method": model.record.method, "rows": data.rows, "metrics": m, "ood": ood, "priors": model.record.prior_summary, "class_prior": used, "class_prior_note": class_prior_note });
+        let v = serde_json::json!({ "method": model.record.method, "rows": data.rows, "metrics": m, "ood": ood, "priors": model.record.prior_summary, "class_prior": used, "class_prior_note": class_prior_note, "calibration": calibration.as_ref().map(|c| serde_json::json!({ "source": c.source, "rows": c.rows, "temperature": c.temperature })), "untempered_metrics": untempered, "coverage": coverage });
         println!("{v}");
         return Ok(());
     }
@@ -272,10 +426,10 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
     if let Some(note) = &class_prior_note {
         println!("  class prior: {note}");
     }
-    match m {
-        Metrics::Regression(r) => print_regression(&r, "  "),
+    match &m {
+        Metrics::Regression(r) => print_regression(r, "  "),
         Metrics::MultiRegression(per) => {
-            for t in &per {
+            for t in per {
                 println!("  target {}:", t.target);
                 print_regression(&t.metrics, "    ");
             }
@@ -298,6 +452,23 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
                 println!("    reject {:>3.0}%: accuracy {:.4}", 100.0 * r, acc);
             }
         }
+    }
+    if let Some(c) = &calibration {
+        println!("  calibration: {} rows ({})", c.rows, c.source);
+    }
+    if let (Some(Metrics::Classification(b)), Some(t)) = (
+        &untempered,
+        calibration.as_ref().and_then(|c| c.temperature.as_ref()),
+    ) {
+        if let Metrics::Classification(after) = &m {
+            println!(
+                "  temperature T = {:.3} (held-out ECE {:.4} → {:.4}); on these rows ECE {:.4} → {:.4}, NLL {:.4} → {:.4}",
+                t.t, t.ece_before, t.ece_after, b.ece, after.ece, b.nll, after.nll
+            );
+        }
+    }
+    if let Some(c) = &coverage {
+        print_coverage(c, &pred);
     }
     if let Some(o) = ood {
         println!(
@@ -338,4 +509,26 @@ fn print_regression(r: &RegressionMetrics, indent: &str) {
         "{indent}calibration error {:.4} (mean |p − share of PIT ≤ p|, p = 0.05…0.95)",
         r.calibration_error
     );
+}
+
+/// Prints the coverage and mean width (set size) of the Bayesian and conformal regions.
+fn print_coverage(c: &calibrate::CoverageComparison, pred: &Predictive) {
+    let (what, size) = match pred {
+        Predictive::Classification(_) => ("set", "mean set size"),
+        _ => ("interval", "mean width"),
+    };
+    let pct = 100.0 * c.level;
+    println!(
+        "  Bayesian {pct:.0}% {what}:  coverage {:.1}%, {size} {:.4}",
+        100.0 * c.bayes.coverage,
+        c.bayes.mean_size
+    );
+    match &c.conformal {
+        Some(k) => println!(
+            "  conformal {pct:.0}% {what}: coverage {:.1}%, {size} {:.4}",
+            100.0 * k.coverage,
+            k.mean_size
+        ),
+        None => println!("  conformal {pct:.0}% {what}: none (fit with --calibrate conformal)"),
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod artifact;
 pub mod bench;
+pub mod calibrate;
 pub mod config;
 pub mod conjugate;
 pub mod data;

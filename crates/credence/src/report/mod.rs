@@ -3,8 +3,9 @@
 //! predictive, the predictive band split into epistemic and aleatoric parts, calibration,
 //! information per layer, training traces and diagnostics, the MLE/MAP comparison, decisions.
 
+mod calibrated;
 mod html;
 mod sections;
 mod study;
 
-pub use sections::{build, ReportInput, SECTION_IDS};
+pub use sections::{build, build_calibrated, ReportInput, SECTION_IDS};

@@ -890,10 +890,23 @@ fn decisions(inp: &ReportInput<'_>) -> String {
 
 /// Builds the whole report as one HTML string.
 pub fn build(inp: &ReportInput<'_>) -> Result<String> {
+    build_calibrated(inp, None)
+}
+
+/// [`build`] for a model with a stored post-hoc calibration: its temperature is applied to the
+/// predictive the metrics use, and a section compares Bayesian and conformal regions.
+pub fn build_calibrated(
+    inp: &ReportInput<'_>,
+    post_hoc: Option<&crate::calibrate::ModelCalibration>,
+) -> Result<String> {
     if inp.model.record.model.targets() > 1 {
         return Err(crate::predict::one_target_only("the report"));
     }
-    let pred = predict_at(inp, inp.model, inp.data)?;
+    let raw = predict_at(inp, inp.model, inp.data)?;
+    let pred = match post_hoc {
+        Some(c) => c.apply(raw.clone()),
+        None => raw.clone(),
+    };
     let m = metrics(&pred, &inp.data.y)?;
     let mut body = String::new();
     body.push_str(&summary(inp, &m));
@@ -901,6 +914,9 @@ pub fn build(inp: &ReportInput<'_>) -> Result<String> {
     body.push_str(&prior_vs_posterior(inp, &pred)?);
     body.push_str(&predictive_band(inp)?);
     body.push_str(&calibration(&pred, &inp.data.y)?);
+    if let Some(c) = post_hoc {
+        body.push_str(&super::calibrated::section(c, &raw, &pred, &inp.data.y)?);
+    }
     body.push_str(&information(inp));
     body.push_str(&training(inp)?);
     body.push_str(&diagnostics(inp, &pred)?);
