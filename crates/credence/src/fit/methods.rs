@@ -50,6 +50,7 @@ pub(super) fn run(
         layout,
         config,
     } = *p;
+    check_memory(p, opts.method, &plan)?;
     let (posterior, outcome): (Box<dyn Posterior>, serde_json::Value) = match opts.method {
         Method::Mle | Method::Map => {
             let pf = infer::train_point(
@@ -240,6 +241,10 @@ pub(super) fn run(
                     infer::HessianStructure::Diag
                 };
             }
+            crate::resources::check(
+                &crate::resources::Need::laplace(spec, std_data.rows, &lopts),
+                config.max_memory,
+            )?;
             let (Some(ps), Some(rp)) = (priors.as_ref(), resolved.as_ref()) else {
                 return Err(Error::Invalid(
                     "the Laplace approximation needs a prior".into(),
@@ -266,4 +271,42 @@ pub(super) fn run(
         }
     };
     Ok(Step::Posterior(posterior, outcome))
+}
+
+/// Refuses `method` before it allocates when what it keeps (draws, members, VI's scales)
+/// exceeds the memory limit; one unit of a split fit keeps one chain or member. (Laplace is
+/// checked once its curvature structure is settled.)
+fn check_memory(p: &Prepared<'_>, method: Method, plan: &Plan<'_>) -> Result<()> {
+    use crate::resources::Need;
+    if matches!(plan, Plan::Count) {
+        return Ok(());
+    }
+    let (spec, rows, config) = (p.spec, p.std_data.rows, p.config);
+    let one = matches!(plan, Plan::One(_));
+    let need = match method {
+        Method::Nuts | Method::Hmc | Method::Sgld | Method::Sghmc => {
+            let s = infer::McmcSettings::from_table(method, &config.inference, &config.source)?;
+            let (chains, draws) = if matches!(method, Method::Nuts | Method::Hmc) {
+                let o = &s.sample;
+                (o.chains, o.draws.div_ceil(o.thin.max(1)))
+            } else {
+                let o = &s.sg;
+                let sampled = match o.schedule {
+                    infer::Schedule::Constant => o.epochs.saturating_sub(o.burnin),
+                    infer::Schedule::Cyclical => o.epochs,
+                };
+                (o.chains, sampled.div_ceil(o.thin.max(1)))
+            };
+            Need::draws(spec, rows, method, if one { 1 } else { chains }, draws)
+        }
+        Method::Ensemble | Method::AnchoredEnsemble => {
+            let settings = infer::settings::Settings::new(&config.inference, &config.source);
+            let o = infer::ensemble::EnsembleOptions::from_settings(settings, spec)?;
+            let members = if one { 1 } else { o.members };
+            Need::ensemble(spec, rows, members, rayon::current_num_threads())
+        }
+        Method::Vi => Need::vi(spec, rows),
+        _ => return Ok(()),
+    };
+    crate::resources::check(&need, config.max_memory)
 }
