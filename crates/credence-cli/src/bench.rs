@@ -161,6 +161,9 @@ fn uci(a: &UciArgs) -> Result<()> {
     let mut config = io::config(a.config.as_deref())?;
     a.sampler.apply(&mut config.inference);
     a.laplace.apply(&mut config.inference);
+    if a.max_memory.is_some() {
+        config.max_memory = a.max_memory;
+    }
     let bar = Bar::new(!a.output.json && !a.output.quiet);
     let selection = match &a.split_ids {
         Some(ids) => credence::uci::SplitSelection::Ids(ids.clone()),

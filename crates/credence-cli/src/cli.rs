@@ -105,9 +105,12 @@ pub struct FitArgs {
     /// Seed (overrides the config's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Folder to write the fitted model into.
+    /// Folder to write the fitted model into (replaced whole if it holds a model).
     #[arg(long)]
     pub out: PathBuf,
+    /// Memory the fit may use, e.g. 4G or 512M (default: the config's max_memory, else what the machine has available); a larger fit is refused before it starts.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
     /// Use a saved model's posterior as the prior (per-parameter Normals; same network and features).
     #[arg(long, value_name = "MODEL_DIR")]
     pub prior_from: Option<PathBuf>,
@@ -339,6 +342,9 @@ pub struct UciArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Memory each fit may use, e.g. 4G or 512M (default: the config's max_memory, else what the machine has available).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
     /// Sampler settings (nuts, hmc, sgld, sghmc).
     #[command(flatten)]
     pub sampler: SamplerArgs,
@@ -754,4 +760,9 @@ impl LaplaceArgs {
             }
         }
     }
+}
+
+/// Parses `--max-memory` (4G, 512M, a number of bytes).
+fn parse_size(text: &str) -> Result<u64, String> {
+    credence::resources::parse_size(text)
 }

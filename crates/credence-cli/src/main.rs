@@ -8,6 +8,7 @@ mod decide;
 mod demo;
 mod elicit;
 mod explain;
+mod interrupt;
 mod io;
 mod progress;
 mod report;
@@ -16,8 +17,12 @@ mod train;
 use clap::Parser;
 
 fn main() {
+    interrupt::install();
     let args = cli::Cli::parse();
     if let Err(e) = run(args) {
+        // An interruption may make the work in hand fail (its files removed): the handler
+        // reports it and ends the process.
+        interrupt::wait_if_requested();
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -21,6 +21,12 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     let mut config = io::config(a.config.as_deref())?;
     a.sampler.apply(&mut config.inference);
     a.laplace.apply(&mut config.inference);
+    if a.max_memory.is_some() {
+        config.max_memory = a.max_memory;
+    }
+    // One fit at a time writes --out: a second is told, not mixed in.
+    let _lock = artifact::OutLock::acquire(&a.out)
+        .with_context(|| format!("claiming {}", a.out.display()))?;
     if let Some(l) = &a.likelihood {
         config.model.likelihood = Some(LikelihoodConfig::parse(l).with_context(|| {
             format!("unknown likelihood '{l}'; expected gaussian, heteroscedastic, student-t, bernoulli, categorical or poisson")

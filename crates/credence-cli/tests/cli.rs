@@ -571,7 +571,10 @@ fn report_has_every_section_and_is_self_contained() {
     render_in_chromium(&out);
 }
 
-/// Renders the report in headless Chromium (Debian's `chromium`, which `.ci/run` installs).
+/// Renders the report in headless Chromium (Debian's `chromium`, which `.ci/run` installs):
+/// a screenshot that is not empty; every plot laid out with a non-empty box and drawn marks
+/// (measured in the page by a probe script, read back from the DOM after rendering); and no
+/// network request while the page loads (Chromium's net log holds only `file:`/`data:` URLs).
 /// Without a browser the check is skipped with a message, except under `CI=true`, where it
 /// fails: CI must render the report.
 fn render_in_chromium(html: &Path) {
@@ -589,9 +592,9 @@ fn render_in_chromium(html: &Path) {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let png = dir.path().join("shot.png");
-    let o = Command::new(bin)
-        .args([
+    let chromium = |profile: &str| {
+        let mut c = Command::new(bin);
+        c.args([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -600,13 +603,17 @@ fn render_in_chromium(html: &Path) {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            "--window-size=1200,3000",
         ])
         .arg(format!(
             "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
+            dir.path().join(profile).display()
+        ));
+        c
+    };
+    let png = dir.path().join("shot.png");
+    let o = chromium("shot")
         .arg(format!("--screenshot={}", png.display()))
-        .arg("--window-size=1200,3000")
         .arg(format!("file://{}", html.display()))
         .output()
         .unwrap();
@@ -619,6 +626,94 @@ fn render_in_chromium(html: &Path) {
         std::fs::metadata(&png).unwrap().len() > 10_000,
         "the screenshot is nearly empty"
     );
+    // Every plot's laid-out box and its marks, measured by a script at the end of the page.
+    let page = std::fs::read_to_string(html).unwrap();
+    let probe = "<script>(function(){var r=[];document.querySelectorAll('svg').forEach(function(s){var b=s.getBoundingClientRect();r.push([b.width,b.height,s.querySelectorAll('path,line,polyline,polygon,rect,circle,text').length]);});var p=document.createElement('pre');p.id='render-probe';p.textContent=JSON.stringify(r);document.body.appendChild(p);})();</script>";
+    let probed = page.replacen("</body>", &format!("{probe}</body>"), 1);
+    assert_ne!(probed, page, "the report has no </body>");
+    let probed_path = dir.path().join("probed.html");
+    std::fs::write(&probed_path, probed).unwrap();
+    let (dom, requests) =
+        chromium_dom(&chromium("dom"), &probed_path, &dir.path().join("net.json"));
+    let Some(json) = dom
+        .split("<pre id=\"render-probe\">")
+        .nth(1)
+        .and_then(|r| r.split("</pre>").next())
+    else {
+        panic!("the probe did not run in chromium:\n{dom}");
+    };
+    let boxes: Vec<[f64; 3]> = serde_json::from_str(json).unwrap();
+    let plots = page.matches("<svg").count();
+    assert!(
+        plots >= 4 && boxes.len() == plots,
+        "{} of {plots} plots in the DOM",
+        boxes.len()
+    );
+    for (i, [w, h, marks]) in boxes.iter().enumerate() {
+        assert!(
+            *w > 50.0 && *h > 50.0 && *marks > 3.0,
+            "plot {i} did not render: box {w} × {h}, {marks} marks"
+        );
+    }
+    assert!(
+        requests.is_empty(),
+        "the report made network requests: {requests:?}"
+    );
+    // The control: a page with one remote image is caught (to the discard port on loopback).
+    let control = dir.path().join("control.html");
+    std::fs::write(
+        &control,
+        "<html><body><img src=\"http://127.0.0.1:9/x.png\"></body></html>",
+    )
+    .unwrap();
+    let (_, requests) = chromium_dom(
+        &chromium("control"),
+        &control,
+        &dir.path().join("net2.json"),
+    );
+    assert_eq!(
+        requests,
+        ["http://127.0.0.1:9/x.png"],
+        "the net-log check misses a page's request"
+    );
+}
+
+/// Loads `page` in `chromium`, returning the DOM after its scripts ran and the URLs the page
+/// requested, read from Chromium's net log: the requests whose network isolation key is the
+/// page's own `file://` site (Chromium's own background traffic has another key).
+fn chromium_dom(chromium: &Command, page: &Path, net: &Path) -> (String, Vec<String>) {
+    let mut c = Command::new(chromium.get_program());
+    c.args(chromium.get_args())
+        .args(["--dump-dom", "--virtual-time-budget=1000"])
+        .arg(format!("--log-net-log={}", net.display()))
+        .arg(format!("file://{}", page.display()));
+    let o = c.output().unwrap();
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(net).unwrap_or_else(|e| {
+            panic!(
+                "no net log from chromium ({e}): {}",
+                String::from_utf8_lossy(&o.stderr)
+            )
+        }))
+        .unwrap();
+    let start = &log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"];
+    assert!(
+        start.is_number(),
+        "the net log has no URL_REQUEST_START_JOB event type"
+    );
+    let requests = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| &e["type"] == start)
+        .filter(|e| {
+            e["params"]["network_isolation_key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("file://"))
+        })
+        .filter_map(|e| e["params"]["url"].as_str().map(String::from))
+        .collect();
+    (String::from_utf8_lossy(&o.stdout).into_owned(), requests)
 }
 
 #[test]

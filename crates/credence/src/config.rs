@@ -201,6 +201,7 @@ struct RawPrior {
 struct RawConfig {
     method: Option<String>,
     seed: Option<u64>,
+    max_memory: Option<toml::Value>,
     #[serde(default)]
     model: ModelConfig,
     #[serde(default)]
@@ -220,6 +221,10 @@ pub struct Config {
     pub method: Option<String>,
     /// Seed.
     pub seed: Option<u64>,
+    /// The memory a run may use, in bytes (`max_memory = "4G"`; the CLI's `--max-memory`);
+    /// `None`: what the machine has available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_memory: Option<u64>,
     /// Network and likelihood.
     pub model: ModelConfig,
     /// Training settings.
@@ -244,6 +249,7 @@ impl Default for Config {
         Config {
             method: None,
             seed: None,
+            max_memory: None,
             model: ModelConfig::default(),
             training: TrainConfig::default(),
             priors: None,
@@ -367,9 +373,28 @@ impl Config {
                 message: "model.hidden widths must be positive".into(),
             });
         }
+        let max_memory = match &raw.max_memory {
+            None => None,
+            Some(toml::Value::String(t)) => Some(crate::resources::parse_size(t).map_err(|m| {
+                Error::Config {
+                    file: file.into(),
+                    message: format!("max_memory: {m}"),
+                }
+            })?),
+            Some(toml::Value::Integer(b)) if *b > 0 => Some(*b as u64),
+            Some(v) => {
+                return Err(Error::Config {
+                    file: file.into(),
+                    message: format!(
+                        "max_memory must be a size such as \"4G\" or \"512M\" (or a number of bytes), found {v}"
+                    ),
+                })
+            }
+        };
         Ok(Config {
             method: raw.method,
             seed: raw.seed,
+            max_memory,
             model: raw.model,
             training: raw.training,
             priors,

@@ -31,6 +31,9 @@ pub enum Error {
     /// Numerical trouble: NaN, infinity, a non-positive-definite matrix, a divergence.
     #[error("numerical problem: {0}")]
     Numeric(String),
+    /// A run would need more memory than the limit (`max_memory`) or the machine has.
+    #[error("not enough memory: {0}")]
+    Resources(String),
     /// A saved model could not be read or does not match what is asked of it.
     #[error("model artifact {path}: {message}")]
     Artifact {

@@ -420,7 +420,7 @@ pub(crate) fn fit_inner_plan(
         mlp: Mlp::new(sizes, config.model.activation),
         likelihood,
     };
-    crate::resources::check_fit(&spec, data.rows)?;
+    crate::resources::check_fit(&spec, data.rows, config.max_memory)?;
     let layout = spec.layout();
     let mut priors = if opts.method.uses_prior() {
         Some(
@@ -682,6 +682,7 @@ pub fn config_of(record: &FitRecord, priors: Option<PriorSet>) -> Result<Config>
         // provenance and in `record.output_prior`.
         output_prior: None,
         source: format!("settings of the fit on {}", record.data.source),
+        max_memory: None,
         // The recorded settings are the resolved ones: the defaults must not change them.
         training_set: record.settings["training"]
             .as_object()

@@ -1,5 +1,9 @@
 //! Saving and loading fitted models: `posterior.safetensors` (parameters, f64) and
-//! `model.json` (the fit record), each written to a temporary file and renamed into place.
+//! `model.json` (the fit record), written into a hidden sibling folder that is then swapped into
+//! place whole (see [`folder`]).
+
+pub mod folder;
+pub use folder::{abandon, replace_dir, OutLock};
 
 use crate::error::{Error, Result};
 use crate::fit::{FitRecord, FittedModel};
@@ -36,9 +40,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Saves a fitted model into `dir` (created if needed).
+/// Saves a fitted model as the folder `dir`, replacing a model already there whole: readers see
+/// the old model or the new one, never a mix. `dir` must be absent, empty or a model folder.
 pub fn save(dir: &Path, model: &FittedModel) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    replace_dir(dir, |staging| write_model(staging, model))
+}
+
+/// Writes the model's two files into the existing folder `dir`.
+fn write_model(dir: &Path, model: &FittedModel) -> Result<()> {
     let tensors = model.posterior.tensors();
     let bytes: Vec<Vec<u8>> = tensors
         .iter()

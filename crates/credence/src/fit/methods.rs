@@ -129,6 +129,7 @@ pub(super) fn run(
     let imp = lookup(opts.method)?;
     // The options are read (and checked) before any training.
     imp.options(p.config, p.spec)?;
+    check_memory(p, opts.method, &plan)?;
     let step = imp.fit(
         p,
         Run {
@@ -157,6 +158,54 @@ fn needs_priors<'r>(run: &'r Run<'_, '_>) -> Result<&'r ResolvedPriors> {
     run.resolved
         .as_ref()
         .ok_or_else(|| Error::Invalid(format!("{} needs priors", run.opts.method.name())))
+}
+
+/// Refuses `method` before it allocates when what it keeps (draws, members, VI's scales)
+/// exceeds the memory limit; one unit of a split fit keeps one chain or member. (Laplace is
+/// checked once its curvature structure is settled.)
+fn check_memory(p: &Prepared<'_>, method: Method, plan: &Plan<'_>) -> Result<()> {
+    use crate::resources::Need;
+    if matches!(plan, Plan::Count) {
+        return Ok(());
+    }
+    let (spec, rows, config) = (p.spec, p.std_data.rows, p.config);
+    let one = matches!(plan, Plan::One(_));
+    let need = match method {
+        Method::Nuts | Method::Hmc | Method::Sgld | Method::Sghmc => {
+            let s = infer::McmcSettings::from_table(method, &config.inference, &config.source)?;
+            let (chains, draws) = if matches!(method, Method::Nuts | Method::Hmc) {
+                let o = &s.sample;
+                (o.chains, o.draws.div_ceil(o.thin.max(1)))
+            } else {
+                let o = &s.sg;
+                let sampled = match o.schedule {
+                    infer::Schedule::Constant => o.epochs.saturating_sub(o.burnin),
+                    infer::Schedule::Cyclical => o.epochs,
+                };
+                (o.chains, sampled.div_ceil(o.thin.max(1)))
+            };
+            Need::draws(spec, rows, method, if one { 1 } else { chains }, draws)
+        }
+        Method::Ensemble | Method::AnchoredEnsemble => {
+            let settings = infer::settings::Settings::new(&config.inference, &config.source);
+            let o = infer::ensemble::EnsembleOptions::from_settings(settings, spec)?;
+            let members = if one { 1 } else { o.members };
+            Need::ensemble(spec, rows, members, rayon::current_num_threads())
+        }
+        Method::Vi => Need::vi(spec, rows),
+        Method::Swag | Method::MultiSwag => {
+            let settings = infer::settings::Settings::new(&config.inference, &config.source);
+            let o = infer::swag::SwagOptions::from_settings(
+                settings,
+                &config.training,
+                method == Method::MultiSwag,
+            )?;
+            let members = if one { 1 } else { o.members };
+            Need::swag(spec, rows, members, o.rank)
+        }
+        _ => return Ok(()),
+    };
+    crate::resources::check(&need, config.max_memory)
 }
 
 #[cfg(test)]

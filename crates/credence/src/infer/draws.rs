@@ -156,6 +156,10 @@ pub fn predict_draws(
     x: &[f64],
     rows: usize,
 ) -> Result<Predictive> {
+    crate::resources::check(
+        &crate::resources::Need::predictive(spec, rows, draws.len()),
+        None,
+    )?;
     // All draws' outputs in one batched pass (parallel across draws, one workspace per worker).
     let outs = spec.mlp.predict_many(draws, x, rows);
     let per = rows * spec.mlp.outputs();

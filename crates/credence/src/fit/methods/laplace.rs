@@ -85,6 +85,10 @@ impl InferenceMethod for Laplace {
                 infer::HessianStructure::Diag
             };
         }
+        crate::resources::check(
+            &crate::resources::Need::laplace(spec, std_data.rows, &lopts),
+            config.max_memory,
+        )?;
         let (Some(ps), Some(rp)) = (priors.as_ref(), resolved.as_ref()) else {
             return Err(Error::Invalid(
                 "the Laplace approximation needs a prior".into(),
