@@ -2,6 +2,7 @@
 //! validation, standardisation and splits.
 //! First stop of the flow: data file → `Table` → `Dataset` → model.
 
+mod caveats;
 mod dataset;
 pub mod parquet;
 mod read;

@@ -180,11 +180,8 @@ pub fn parse_csv(file: &str, text: &str, opts: &ReadOptions) -> Result<Table> {
             "expected a header line of column names",
         ));
     }
-    if let Some((i, _)) = names
-        .iter()
-        .enumerate()
-        .find(|(i, n)| names[..*i].contains(n))
-    {
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    if let Some(i) = names.iter().position(|n| !seen.insert(n.as_str())) {
         return Err(Error::data(
             file,
             Some(1),

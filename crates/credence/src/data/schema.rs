@@ -448,11 +448,13 @@ impl Schema {
         }
         let targets_schema = target_cols
             .iter()
-            .map(|&(t, classify)| TargetColumn {
-                name: table.names[t].clone(),
-                classes: classify.then(|| class_names(table, t, &rows)),
+            .map(|&(t, classify)| {
+                Ok(TargetColumn {
+                    name: table.names[t].clone(),
+                    classes: classify.then(|| class_names(table, t, &rows)).transpose()?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let schema = Schema {
             inputs,
             targets: targets_schema,
@@ -461,6 +463,7 @@ impl Schema {
             na_values: Vec::new(),
         };
         let (data, unseen) = schema.encode(table, &rows, true, UnknownLevel::Error)?;
+        notes.extend(super::caveats::notes(&schema, &data));
         Ok((
             schema,
             Encoded {
@@ -794,18 +797,46 @@ impl Schema {
 
 /// Class names of a target column in class-index order: numeric labels 0..K−1 keep their
 /// numbers (index = label), text and boolean labels are sorted.
-fn class_names(table: &Table, t: usize, rows: &[usize]) -> Vec<String> {
+/// The most classes a class target may have: numeric labels are 0..K−1, so a label of 1e18
+/// would otherwise ask for a quintillion class names.
+pub const MAX_CLASSES: usize = 100_000;
+
+fn class_names(table: &Table, t: usize, rows: &[usize]) -> Result<Vec<String>> {
     let col = &table.columns[t];
+    let present = sorted_levels(col, rows);
+    if present.len() < 2 {
+        return Err(col_err(
+            table,
+            t,
+            format!(
+                "the class target has {} in the training rows; a classifier needs at least two classes",
+                match present.first() {
+                    Some(c) => format!("one class only ('{c}')"),
+                    None => "no class".into(),
+                }
+            ),
+        ));
+    }
     match col {
         Column::Numeric(v) => {
             let max = rows.iter().map(|&r| v[r]).fold(0.0f64, f64::max);
+            if max >= MAX_CLASSES as f64 {
+                let r = rows.iter().copied().find(|&r| v[r] == max).unwrap_or(0);
+                return Err(table.error_at(
+                    r,
+                    t,
+                    format!(
+                        "class label {max}: numeric class labels are 0, 1, …, K−1 with K at most {MAX_CLASSES}"
+                    ),
+                ));
+            }
             let k = if max.is_finite() && max >= 0.0 {
                 max as usize + 1
             } else {
                 0
             };
-            (0..k).map(|i| i.to_string()).collect()
+            Ok((0..k).map(|i| i.to_string()).collect())
         }
-        _ => sorted_levels(col, rows),
+        _ => Ok(present),
     }
 }

@@ -33,17 +33,58 @@ pub struct Standardizer {
     pub y_stds: Vec<f64>,
 }
 
-/// Mean and (population) standard deviation without overflow: the values are scaled by their
-/// largest magnitude first, so a column near 1e308 is standardised correctly.
-fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
-    let n = values.clone().count() as f64;
-    let scale = values.clone().fold(0.0f64, |m, v| m.max(v.abs()));
-    if scale == 0.0 || !scale.is_finite() {
-        return (if scale == 0.0 { 0.0 } else { f64::NAN }, 0.0);
+/// The largest target spread whose square (a predictive variance in the target's units) is
+/// still a finite f64 with room to spare: about √(f64::MAX) / 1e4.
+pub const MAX_TARGET_SPREAD: f64 = 1e150;
+/// The smallest target spread whose square is still a normal f64 (see [`MAX_TARGET_SPREAD`]).
+pub const MIN_TARGET_SPREAD: f64 = 1e-150;
+/// Relative spread under which a column counts as constant (its values agree to 12 digits).
+const CONSTANT_REL: f64 = 1e-12;
+
+/// Location and spread of a column, computed without overflow or underflow.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spread {
+    /// Mean (NaN when a value is not finite).
+    pub mean: f64,
+    /// Population standard deviation.
+    pub std: f64,
+    /// Largest magnitude (infinite or NaN when a value is).
+    pub max_abs: f64,
+}
+
+impl Spread {
+    /// Mean and spread of `values`, scaled by their largest magnitude first so that columns
+    /// near 1e308 or 1e-308 neither overflow nor underflow when squared.
+    pub fn of(values: impl Iterator<Item = f64> + Clone) -> Spread {
+        let n = values.clone().count() as f64;
+        let max_abs = values.clone().fold(0.0f64, |m, v| {
+            if v.is_nan() || m.is_nan() {
+                f64::NAN
+            } else {
+                m.max(v.abs())
+            }
+        });
+        if max_abs == 0.0 || !max_abs.is_finite() {
+            let mean = if max_abs == 0.0 { 0.0 } else { f64::NAN };
+            return Spread {
+                mean,
+                std: 0.0,
+                max_abs,
+            };
+        }
+        let mean = values.clone().map(|v| v / max_abs).sum::<f64>() / n;
+        let var = values.map(|v| (v / max_abs - mean).powi(2)).sum::<f64>() / n;
+        Spread {
+            mean: mean * max_abs,
+            std: var.sqrt() * max_abs,
+            max_abs,
+        }
     }
-    let mean = values.clone().map(|v| v / scale).sum::<f64>() / n;
-    let var = values.map(|v| (v / scale - mean).powi(2)).sum::<f64>() / n;
-    (mean * scale, var.sqrt() * scale)
+
+    /// Whether the values agree to about 12 significant digits (or are all zero).
+    pub fn is_constant(&self) -> bool {
+        self.std <= CONSTANT_REL * self.max_abs
+    }
 }
 
 /// The mean of `values` computed without overflow (0 for an empty slice).
@@ -51,7 +92,17 @@ pub fn stable_mean(values: &[f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
-    mean_std(values.iter().copied()).0
+    Spread::of(values.iter().copied()).mean
+}
+
+/// `(v − mean) / std` without overflowing when `v` and `mean` are far apart near ±f64::MAX.
+fn standardise(v: f64, mean: f64, std: f64) -> f64 {
+    let d = v - mean;
+    if d.is_finite() {
+        d / std
+    } else {
+        v / std - mean / std
+    }
 }
 
 impl Standardizer {
@@ -61,27 +112,32 @@ impl Standardizer {
         let mut x_mean = Vec::with_capacity(f);
         let mut x_std = Vec::with_capacity(f);
         for c in 0..f {
-            let (m, s) = mean_std((0..data.rows).map(|r| data.x[r * f + c]));
-            if !m.is_finite() {
-                return Err(Error::data(
-                    &data.source,
-                    None,
-                    Some(data.feature_names[c].clone()),
-                    "the column has non-finite values; expected finite numbers",
+            let sp = Spread::of((0..data.rows).map(|r| data.x[r * f + c]));
+            let col_err =
+                |m: String| Error::data(&data.source, None, Some(data.feature_names[c].clone()), m);
+            if !sp.mean.is_finite() {
+                return Err(col_err(
+                    "the column has non-finite values (inf or NaN); expected finite numbers".into(),
                 ));
             }
-            x_mean.push(m);
-            if s > 1e-12 * m.abs().max(1.0) {
-                x_std.push(s);
+            x_mean.push(sp.mean);
+            if !sp.is_constant() {
+                if sp.std < f64::MIN_POSITIVE {
+                    return Err(col_err(format!(
+                        "the column's values spread by only {:e} (largest magnitude {:e}), below the smallest normal f64 ({:e}), so too few digits are left to standardise it; rescale the column (e.g. multiply it by 1e300)",
+                        sp.std,
+                        sp.max_abs,
+                        f64::MIN_POSITIVE
+                    )));
+                }
+                x_std.push(sp.std);
             } else if constant == ConstantColumn::Keep {
                 x_std.push(1.0);
             } else {
-                return Err(Error::data(
-                    &data.source,
-                    None,
-                    Some(data.feature_names[c].clone()),
-                    format!("the column is constant ({m}) in the training data; drop it"),
-                ));
+                return Err(col_err(format!(
+                    "the column is constant ({}) in the training data; drop it",
+                    sp.mean
+                )));
             }
         }
         let kt = data.targets();
@@ -89,16 +145,38 @@ impl Standardizer {
         let mut y_stds = Vec::with_capacity(kt);
         for k in 0..kt {
             let (m, s) = if scale_target {
-                let (m, s) = mean_std((0..data.rows).map(|r| data.y[r * kt + k]));
-                if s <= 1e-12 * m.abs().max(1.0) {
-                    return Err(Error::data(
+                let sp = Spread::of((0..data.rows).map(|r| data.y[r * kt + k]));
+                let target_err = |m: String| {
+                    Error::data(
                         &data.source,
                         None,
                         Some(data.target_names.get(k).cloned().unwrap_or_default()),
-                        format!("the target is constant ({m}) in the training data"),
+                        m,
+                    )
+                };
+                if !sp.mean.is_finite() {
+                    return Err(target_err(
+                        "the target has non-finite values (inf or NaN); expected finite numbers"
+                            .into(),
                     ));
                 }
-                (m, s)
+                if sp.is_constant() {
+                    return Err(target_err(format!(
+                        "the target is constant ({}) in the training data",
+                        sp.mean
+                    )));
+                }
+                if !(MIN_TARGET_SPREAD..=MAX_TARGET_SPREAD).contains(&sp.std) {
+                    return Err(target_err(format!(
+                        "the target's values spread by {:e} (largest magnitude {:e}); predictive variances in these units would {} an f64 (the spread must lie between {MIN_TARGET_SPREAD:e} and {MAX_TARGET_SPREAD:e}): rescale the target (e.g. {} it by {:e})",
+                        sp.std,
+                        sp.max_abs,
+                        if sp.std > 1.0 { "overflow" } else { "underflow" },
+                        if sp.std > 1.0 { "divide" } else { "multiply" },
+                        10f64.powi(sp.std.abs().log10().abs().round() as i32),
+                    )));
+                }
+                (sp.mean, sp.std)
             } else {
                 (0.0, 1.0)
             };
@@ -162,7 +240,7 @@ impl Standardizer {
             .x
             .iter()
             .enumerate()
-            .map(|(i, v)| (v - self.x_mean[i % f]) / self.x_std[i % f])
+            .map(|(i, &v)| standardise(v, self.x_mean[i % f], self.x_std[i % f]))
             .collect())
     }
 
@@ -173,10 +251,12 @@ impl Standardizer {
             return y
                 .iter()
                 .enumerate()
-                .map(|(i, v)| (v - self.y_means[i % kt]) / self.y_stds[i % kt])
+                .map(|(i, &v)| standardise(v, self.y_means[i % kt], self.y_stds[i % kt]))
                 .collect();
         }
-        y.iter().map(|v| (v - self.y_mean) / self.y_std).collect()
+        y.iter()
+            .map(|&v| standardise(v, self.y_mean, self.y_std))
+            .collect()
     }
 
     /// A standardised copy of the whole dataset.

@@ -3,7 +3,7 @@
 
 use super::family::Family;
 use super::solve::{nelder_mead, newton2, root_on_log_grid};
-use crate::data::{read_table, Column, ReadOptions};
+use crate::data::{read_table, Column, ReadOptions, Table};
 use crate::dist::Dist;
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -28,13 +28,24 @@ pub struct PastData {
 /// Reads one numeric column (CSV, whitespace or Parquet, as `credence fit --data` does);
 /// missing cells are dropped and counted, a non-numeric cell is an error naming its line.
 pub fn read_column(path: &Path, column: &str) -> Result<PastData> {
-    let table = read_table(path, &ReadOptions::default())?;
+    column_of(&read_table(path, &ReadOptions::default())?, column)
+}
+
+/// One numeric column of a table already read (see [`read_column`]).
+pub fn column_of(table: &Table, column: &str) -> Result<PastData> {
     let col = table.column_index(column)?;
     let v = match &table.columns[col] {
         Column::Numeric(v) | Column::Boolean(v) => v,
+        // A text column: `numeric` names the first cell that is not a number.
         Column::Text { .. } => {
-            table.numeric(col)?;
-            unreachable!("a text column is not numeric");
+            return Err(table.numeric(col).err().unwrap_or_else(|| {
+                Error::data(
+                    &table.source,
+                    None,
+                    Some(table.names[col].clone()),
+                    "expected a numeric column",
+                )
+            }))
         }
     };
     let (mut values, mut lines) = (Vec::new(), Vec::new());

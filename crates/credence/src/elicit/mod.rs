@@ -7,7 +7,9 @@ mod family;
 mod solve;
 mod statement;
 
-pub use data::{fingerprint, from_past_data, mle, power_prior, read_column, PastData, Target};
+pub use data::{
+    column_of, fingerprint, from_past_data, mle, power_prior, read_column, PastData, Target,
+};
 pub use family::{cdf, mode, quantile, Family};
 pub use solve::{bisect, nelder_mead, newton2, root_on_log_grid};
 pub use statement::{
