@@ -245,7 +245,7 @@ pub struct EvaluateArgs {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Run the UCI regression protocol on a dataset folder (data.txt, index_*.txt).
-    Uci(UciArgs),
+    Uci(Box<UciArgs>),
     /// Time the full-batch gradient of the grad_bench task (small, big, boston; f64 and f32).
     Grad(GradArgs),
     /// Calibration and OOD detection on a classification CSV (seeded stratified split).

@@ -10,7 +10,7 @@ use super::{Plan, Product};
 use crate::config::Config;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::infer::{Method, Posterior};
+use crate::infer::{self, Method, Posterior};
 use crate::model::ModelSpec;
 use crate::nn::ParamLayout;
 use crate::prior::{PriorSet, ResolvedPriors};
