@@ -171,6 +171,9 @@ impl ModelCalibration {
                 "temperature T = {:.3}: held-out NLL {:.4} → {:.4}, ECE {:.4} → {:.4}",
                 t.t, t.nll_before, t.nll_after, t.ece_before, t.ece_after
             ));
+            if let Some(n) = &t.note {
+                out.push(format!("temperature: {n}"));
+            }
         }
         match &self.conformal {
             Some(Conformal::Regression { score, .. }) => out.push(format!(

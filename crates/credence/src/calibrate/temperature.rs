@@ -25,6 +25,9 @@ pub struct Temperature {
     pub ece_before: f64,
     /// Held-out ECE (15 bins) after scaling.
     pub ece_after: f64,
+    /// Why T was left at 1, when the held-out NLL has no interior minimum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// softmax(log p / T) of one row of probabilities, in place.
@@ -66,7 +69,14 @@ fn nll_at(p: &ClassPredictive, y: &[usize], t: f64) -> f64 {
         / y.len() as f64
 }
 
-/// Fits T on held-out rows: a grid over log T in [−4, 4] then golden-section refinement.
+/// Bounds of the search over log T.
+const LOG_T_RANGE: (f64, f64) = (-3.0, 3.0);
+
+/// Fits T on held-out rows: a grid over log T in [−3, 3] then golden-section refinement. When
+/// the minimum lies at a bound — the held-out NLL keeps falling as T → 0, which happens when
+/// every held-out row is classified correctly (no finite T minimises it) — T stays 1 and the
+/// result says why: sharpening on rows without errors would blow up the NLL of the first
+/// misclassified row.
 pub fn fit(p: &ClassPredictive, y: &[f64]) -> Result<Temperature> {
     if y.len() != p.rows || y.is_empty() {
         return Err(Error::Invalid(format!(
@@ -91,13 +101,14 @@ pub fn fit(p: &ClassPredictive, y: &[f64]) -> Result<Temperature> {
         })
         .collect::<Result<_>>()?;
     let f = |lt: f64| nll_at(p, &labels, lt.exp());
-    let grid: Vec<f64> = (0..=32).map(|i| -4.0 + 0.25 * f64::from(i)).collect();
+    let (lo, hi) = LOG_T_RANGE;
+    let grid: Vec<f64> = (0..=24).map(|i| lo + 0.25 * f64::from(i)).collect();
     let best = grid
         .iter()
         .copied()
         .min_by(|a, b| f(*a).total_cmp(&f(*b)))
         .unwrap_or(0.0);
-    let (mut a, mut b) = (best - 0.25, best + 0.25);
+    let (mut a, mut b) = ((best - 0.25).max(lo), (best + 0.25).min(hi));
     let g = 0.5 * (5f64.sqrt() - 1.0);
     let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
     let (mut fc, mut fd) = (f(c), f(d));
@@ -116,7 +127,17 @@ pub fn fit(p: &ClassPredictive, y: &[f64]) -> Result<Temperature> {
             fd = f(d);
         }
     }
-    let t = (0.5 * (a + b)).exp();
+    let log_t = 0.5 * (a + b);
+    let at_bound = log_t - lo < 0.05 || hi - log_t < 0.05;
+    let note = at_bound.then(|| {
+        format!(
+            "the held-out NLL has no minimum for T in [{:.3}, {:.1}] (it keeps falling towards T = {:.3}: the held-out rows are all classified correctly); T left at 1",
+            lo.exp(),
+            hi.exp(),
+            log_t.exp()
+        )
+    });
+    let t = if at_bound { 1.0 } else { log_t.exp() };
     let before = classification_metrics(p, y)?;
     let after = classification_metrics(&apply(p, t), y)?;
     Ok(Temperature {
@@ -125,12 +146,39 @@ pub fn fit(p: &ClassPredictive, y: &[f64]) -> Result<Temperature> {
         nll_after: after.nll,
         ece_before: before.ece,
         ece_after: after.ece,
+        note,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn separable_held_out_rows_leave_t_at_one() {
+        // Every held-out row correct: the NLL falls as T → 0; no finite minimum.
+        let p = ClassPredictive {
+            rows: 3,
+            classes: 2,
+            members: vec![vec![0.9, 0.1, 0.2, 0.8, 0.7, 0.3]],
+            mean: None,
+        };
+        let t = fit(&p, &[0.0, 1.0, 0.0]).unwrap();
+        assert_eq!(t.t, 1.0);
+        assert!(t.note.is_some());
+        // One error among four rows: an interior minimum near log T = −0.6 (by hand: the NLL
+        // is 0.377, 0.357, 0.400 at log T = −1, −0.5, 0).
+        let p = ClassPredictive {
+            rows: 4,
+            classes: 2,
+            members: vec![vec![0.9, 0.1, 0.2, 0.8, 0.7, 0.3, 0.6, 0.4]],
+            mean: None,
+        };
+        let t = fit(&p, &[0.0, 1.0, 0.0, 1.0]).unwrap();
+        assert!(t.note.is_none(), "{:?}", t.note);
+        assert!(t.t.ln() > -1.0 && t.t.ln() < -0.3, "T = {}", t.t);
+        assert!(t.nll_after < t.nll_before);
+    }
 
     #[test]
     fn temper_row_matches_logit_division() {
