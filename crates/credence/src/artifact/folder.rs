@@ -77,19 +77,24 @@ impl OutLock {
             fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         for attempt in 0..2 {
+            // Created and registered under one guard: an interruption between the two would
+            // leave the file behind.
+            let mut p = pending();
             match fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&path)
             {
                 Ok(mut f) => {
-                    pending().locks.push(path.clone());
+                    p.locks.push(path.clone());
+                    drop(p);
                     let lock = OutLock { path };
                     f.write_all(std::process::id().to_string().as_bytes())
                         .map_err(|e| Error::io(&lock.path, e))?;
                     return Ok(lock);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    drop(p);
                     let holder = fs::read_to_string(&path)
                         .ok()
                         .and_then(|t| t.trim().parse::<u32>().ok());

@@ -368,7 +368,9 @@ pub fn diagnose(
             let out = ws.output();
             for (n, v) in values.iter_mut().enumerate() {
                 let o = &out[n * k..(n + 1) * k];
-                let val = if lik.is_regression() {
+                // Regression and counts (Poisson: the rate): the predictive mean; classes:
+                // P(class 1). (Poisson has no classes: indexing its probabilities panicked.)
+                let val = if !lik.is_classification() {
                     lik.mean_var(o, spec.log_sigma(theta)).0
                 } else {
                     let mut p = vec![0.0; lik.classes()];
@@ -379,7 +381,7 @@ pub fn diagnose(
             }
         }
     }
-    let label = if lik.is_regression() {
+    let label = if !lik.is_classification() {
         "predictive mean"
     } else {
         "P(class 1)"
