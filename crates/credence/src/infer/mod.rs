@@ -172,8 +172,13 @@ pub(crate) fn saved_count(what: &str, v: f64, max: usize) -> Result<usize> {
     if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 {
         Ok(v as usize)
     } else {
+        let shown = if v.abs() >= 1e6 {
+            format!("{v:e}")
+        } else {
+            v.to_string()
+        };
         Err(Error::Invalid(format!(
-            "'{what}' in the artifact is {v}; expected a whole number from 0 to {max} (is the file damaged?)"
+            "'{what}' in the artifact is {shown}; expected a whole number from 0 to {max} (is the file damaged?)"
         )))
     }
 }
