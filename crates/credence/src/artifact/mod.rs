@@ -76,6 +76,89 @@ fn write_model(dir: &Path, model: &FittedModel) -> Result<()> {
     write_atomic(&dir.join(RECORD_FILE), &json)
 }
 
+/// The most units a saved network's layer may have: a wider one is a damaged record (its
+/// parameters alone would need terabytes).
+const MAX_WIDTH: usize = 1 << 32;
+
+/// Checks that a fit record read from a file describes a network that can predict: at least
+/// an input and an output layer, no empty layer, a parameter count that fits in memory
+/// addresses, outputs matching the likelihood, and standardisation and schema of the
+/// network's widths.
+fn check_record(r: &FitRecord) -> std::result::Result<(), String> {
+    let sizes = &r.model.mlp.sizes;
+    let damaged = |m: String| format!("{m}; is model.json damaged?");
+    if sizes.len() < 2 || sizes.iter().any(|&w| w == 0 || w > MAX_WIDTH) {
+        return Err(damaged(format!(
+            "the network's layer widths {sizes:?} are not a network (at least an input and an output layer, each 1 to {MAX_WIDTH} wide)"
+        )));
+    }
+    let dim = sizes.windows(2).try_fold(0usize, |acc, w| {
+        w[0].checked_add(1)
+            .and_then(|a| a.checked_mul(w[1]))
+            .and_then(|n| acc.checked_add(n))
+    });
+    if dim.is_none() {
+        return Err(damaged(format!(
+            "the network's layer widths {sizes:?} give more parameters than this machine can address"
+        )));
+    }
+    let per_target = r.model.likelihood.outputs().max(1);
+    let outputs = r.model.mlp.outputs();
+    if outputs % per_target != 0 {
+        return Err(damaged(format!(
+            "the network has {outputs} outputs, not a multiple of the {per_target} its likelihood needs per target"
+        )));
+    }
+    let targets = outputs / per_target;
+    let classes = r.model.likelihood.classes();
+    let task_classes = match r.task {
+        crate::data::Task::Classification { classes } => classes,
+        crate::data::Task::Regression => 0,
+    };
+    if task_classes != classes {
+        return Err(damaged(format!(
+            "the record's task has {task_classes} classes, its likelihood {classes}"
+        )));
+    }
+    let s = &r.standardizer;
+    let inputs = r.model.mlp.inputs();
+    if s.x_mean.len() != inputs || s.x_std.len() != inputs {
+        return Err(damaged(format!(
+            "the standardisation covers {} and {} features, the network has {inputs} inputs",
+            s.x_mean.len(),
+            s.x_std.len()
+        )));
+    }
+    let y_ok = if targets == 1 {
+        s.y_means.len() <= 1 && s.y_stds.len() <= 1
+    } else {
+        s.y_means.len() == targets && s.y_stds.len() == targets
+    };
+    if !y_ok || s.y_means.len() != s.y_stds.len() {
+        return Err(damaged(format!(
+            "the standardisation covers {} target(s), the network has {targets}",
+            s.y_means.len().max(1)
+        )));
+    }
+    if let Some(schema) = &r.schema {
+        let encoded = schema.encoded_names().len();
+        if encoded != inputs {
+            return Err(damaged(format!(
+                "the schema encodes {encoded} columns, the network has {inputs} inputs"
+            )));
+        }
+        if let Some(names) = schema.class_names() {
+            if names.len() != classes {
+                return Err(damaged(format!(
+                    "the schema names {} classes, the likelihood has {classes}",
+                    names.len()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Loads a fitted model from `dir`, checking version and shapes.
 pub fn load(dir: &Path) -> Result<FittedModel> {
     let rec_path = dir.join(RECORD_FILE);
@@ -99,6 +182,7 @@ pub fn load(dir: &Path) -> Result<FittedModel> {
             ),
         ));
     }
+    check_record(&record).map_err(|m| art_err(&rec_path, m))?;
     let t_path = dir.join(TENSORS_FILE);
     let bytes = std::fs::read(&t_path).map_err(|e| Error::io(&t_path, e))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| art_err(&t_path, e.to_string()))?;

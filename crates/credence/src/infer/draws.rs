@@ -24,10 +24,15 @@ impl DrawsPosterior {
     /// Rebuilds from an artifact's `draws` tensor.
     pub fn from_tensors(t: &BTreeMap<String, NamedTensor>) -> Result<Self> {
         let d = NamedTensor::find(t, "draws")?;
-        if d.shape.len() != 2 || d.shape[0] * d.shape[1] != d.data.len() {
+        let ok = d.shape.len() == 2
+            && d.shape.iter().all(|&n| n > 0)
+            && d.shape[0] <= super::MAX_SAVED_COUNT
+            && d.shape[0].checked_mul(d.shape[1]) == Some(d.data.len());
+        if !ok {
             return Err(Error::Invalid(format!(
-                "'draws' tensor has a bad shape {:?}",
-                d.shape
+                "'draws' tensor has a bad shape {:?} for {} values; expected [draws ≥ 1, parameters ≥ 1]",
+                d.shape,
+                d.data.len()
             )));
         }
         Ok(DrawsPosterior {

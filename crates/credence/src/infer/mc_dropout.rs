@@ -352,7 +352,11 @@ impl McDropoutPosterior {
         let get = |name: &str| NamedTensor::find(t, name);
         let rate = get("rate")?.data.first().copied().unwrap_or(f64::NAN);
         let passes = get("passes")?.data.first().copied().unwrap_or(0.0);
-        if !((0.0..1.0).contains(&rate) && passes >= 1.0 && passes.fract() == 0.0) {
+        if !((0.0..1.0).contains(&rate)
+            && passes >= 1.0
+            && passes.fract() == 0.0
+            && passes <= super::MAX_SAVED_COUNT as f64)
+        {
             return Err(Error::Invalid(format!(
                 "bad MC dropout settings in the artifact: rate {rate}, passes {passes}"
             )));

@@ -172,6 +172,27 @@ impl NamedTensor {
     }
 }
 
+/// The most predictive samples, dropout passes or draws a saved model may ask for: more is a
+/// damaged file, not a setting (each costs a forward pass and a column of the predictive).
+pub const MAX_SAVED_COUNT: usize = 100_000;
+
+/// A count stored as an f64 in an artifact (samples, passes, an index): a whole number in
+/// `0..=max`, else an error naming it.
+pub(crate) fn saved_count(what: &str, v: f64, max: usize) -> Result<usize> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 {
+        Ok(v as usize)
+    } else {
+        let shown = if v.abs() >= 1e6 {
+            format!("{v:e}")
+        } else {
+            v.to_string()
+        };
+        Err(Error::Invalid(format!(
+            "'{what}' in the artifact is {shown}; expected a whole number from 0 to {max} (is the file damaged?)"
+        )))
+    }
+}
+
 /// Reports progress of long runs (a progress bar in the CLI; nothing in the library's tests).
 pub trait Progress: Sync {
     /// A phase begins with `total` steps.

@@ -645,15 +645,16 @@ impl GaussianMfPosterior {
             )));
         }
         let samples = get("samples")?.data.first().copied().unwrap_or(100.0);
-        if !(samples >= 1.0 && samples.fract() == 0.0) {
-            return Err(Error::Invalid(format!(
-                "'samples' must be a positive integer, found {samples}"
-            )));
+        let samples = super::saved_count("samples", samples, super::MAX_SAVED_COUNT)?;
+        if samples == 0 {
+            return Err(Error::Invalid(
+                "'samples' must be a positive integer, found 0".into(),
+            ));
         }
         Ok(GaussianMfPosterior {
             mean: m.data.clone(),
             std: s.data.clone(),
-            samples: samples as usize,
+            samples,
         })
     }
 }

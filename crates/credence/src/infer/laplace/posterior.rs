@@ -232,22 +232,31 @@ impl LaplacePosterior {
         if meta.len() != 5 {
             return Err(Error::Invalid("'laplace.meta' has a bad shape".into()));
         }
+        let count = |i: usize, what: &str, max: usize| crate::infer::saved_count(what, meta[i], max);
         let (hess, pred, samples, s0, s1) = (
-            meta[0] as usize,
-            meta[1] as usize,
-            meta[2] as usize,
-            meta[3] as usize,
-            meta[4] as usize,
+            count(0, "laplace.meta[0] (structure)", 2)?,
+            count(1, "laplace.meta[1] (predictive)", 1)?,
+            count(2, "laplace.meta[2] (samples)", crate::infer::MAX_SAVED_COUNT)?,
+            count(3, "laplace.meta[3] (subset start)", theta.len())?,
+            count(4, "laplace.meta[4] (subset end)", theta.len())?,
         );
-        if s1 > theta.len() || s0 > s1 {
+        if s0 > s1 {
             return Err(Error::Invalid("'laplace.meta' has a bad subset".into()));
         }
         let p = s1 - s0;
+        let bad =
+            |what: &str| Error::Invalid(format!("'{what}' has a bad shape for {p} parameters"));
         let cov = match hess {
-            0 => Cov::Diag(get("laplace.var")?.data.clone()),
+            0 => {
+                let v = get("laplace.var")?.data.clone();
+                if v.len() != p {
+                    return Err(bad("laplace.var"));
+                }
+                Cov::Diag(v)
+            }
             2 => {
                 let l = get("laplace.precision_chol")?.data.clone();
-                if l.len() != p * p {
+                if Some(l.len()) != p.checked_mul(p) {
                     return Err(Error::Invalid(
                         "'laplace.precision_chol' has a bad shape".into(),
                     ));
@@ -256,21 +265,38 @@ impl LaplacePosterior {
             }
             1 => {
                 let hdr = &get("laplace.kfac")?.data;
+                if hdr.len() % 4 != 0 {
+                    return Err(bad("laplace.kfac"));
+                }
                 let mut blocks = Vec::new();
-                for (i, c) in hdr.chunks(4).enumerate() {
+                for (i, c) in hdr.chunks_exact(4).enumerate() {
                     let v = |k: &str| -> Result<Vec<f64>> {
                         Ok(get(&format!("laplace.kfac.{i}.{k}"))?.data.clone())
                     };
-                    blocks.push(KfacBlock {
-                        layer: c[0] as usize,
-                        start: c[1] as usize,
+                    let b = KfacBlock {
+                        layer: crate::infer::saved_count("laplace.kfac (layer)", c[0], usize::MAX >> 12)?,
+                        start: crate::infer::saved_count("laplace.kfac (start)", c[1], p)?,
                         scale: c[2],
                         lambda: c[3],
                         qa: v("qa")?,
                         da: v("da")?,
                         qg: v("qg")?,
                         dg: v("dg")?,
-                    });
+                    };
+                    // Each block covers ka × m parameters of the subset, with ka × ka and
+                    // m × m eigenvector matrices.
+                    let square = |n: usize| n.checked_mul(n);
+                    let fits = b
+                        .ka()
+                        .checked_mul(b.m())
+                        .and_then(|n| n.checked_add(b.start));
+                    if square(b.ka()) != Some(b.qa.len())
+                        || square(b.m()) != Some(b.qg.len())
+                        || !fits.is_some_and(|end| end <= p)
+                    {
+                        return Err(bad(&format!("laplace.kfac.{i}")));
+                    }
+                    blocks.push(b);
                 }
                 Cov::Kfac(blocks)
             }

@@ -1,0 +1,12 @@
+//! The CSV reader (`credence fit --data file.csv`) and what a table goes through next.
+#![no_main]
+
+use credence::data::{parse_csv, ReadOptions};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(table) = parse_csv("fuzz.csv", &text, &ReadOptions::default()) {
+        credence_fuzz::exercise_table(&table);
+    }
+});
