@@ -311,3 +311,17 @@ fn committed_fuzz_inputs_are_read_without_panicking() {
         }
     }
 }
+
+/// A Parquet footer claiming a column chunk at a negative offset made the parquet crate panic
+/// ("column start and length should not be negative"); found by the `parquet` fuzz target.
+#[test]
+fn a_parquet_chunk_outside_the_file_is_an_error() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fuzz/parquet/negative-range.parquet");
+    let err = credence::data::parquet::read_parquet(&path, &ReadOptions::default())
+        .err()
+        .expect("a damaged file must be refused")
+        .to_string();
+    assert!(err.contains("negative-range.parquet"), "{err}");
+    assert!(err.contains("damaged") || err.contains("Parquet"), "{err}");
+}

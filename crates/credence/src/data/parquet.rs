@@ -216,6 +216,28 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
     for b in &mut builders {
         b.reserve(total);
     }
+    // The parquet crate panics on a column chunk whose byte range is negative: check every
+    // chunk's range against the file before reading (found by fuzzing, tests/fuzz_regressions.rs).
+    for (g, group) in builder.metadata().row_groups().iter().enumerate() {
+        for col in group.columns() {
+            let start = col
+                .dictionary_page_offset()
+                .unwrap_or_else(|| col.data_page_offset());
+            let len = col.compressed_size();
+            let inside = start >= 0
+                && len >= 0
+                && (start as u64)
+                    .checked_add(len as u64)
+                    .is_some_and(|end| end <= file_len);
+            if !inside {
+                return Err(bad(format!(
+                    "row group {} column '{}' claims bytes {start}..{start}+{len}, outside the file's {file_len} bytes: the file is damaged",
+                    g + 1,
+                    col.column_path()
+                )));
+            }
+        }
+    }
     let reader = builder
         .build()
         .map_err(|e| bad(format!("cannot read the Parquet file: {e}")))?;

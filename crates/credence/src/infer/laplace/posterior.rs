@@ -232,11 +232,16 @@ impl LaplacePosterior {
         if meta.len() != 5 {
             return Err(Error::Invalid("'laplace.meta' has a bad shape".into()));
         }
-        let count = |i: usize, what: &str, max: usize| crate::infer::saved_count(what, meta[i], max);
+        let count =
+            |i: usize, what: &str, max: usize| crate::infer::saved_count(what, meta[i], max);
         let (hess, pred, samples, s0, s1) = (
             count(0, "laplace.meta[0] (structure)", 2)?,
             count(1, "laplace.meta[1] (predictive)", 1)?,
-            count(2, "laplace.meta[2] (samples)", crate::infer::MAX_SAVED_COUNT)?,
+            count(
+                2,
+                "laplace.meta[2] (samples)",
+                crate::infer::MAX_SAVED_COUNT,
+            )?,
             count(3, "laplace.meta[3] (subset start)", theta.len())?,
             count(4, "laplace.meta[4] (subset end)", theta.len())?,
         );
@@ -274,7 +279,11 @@ impl LaplacePosterior {
                         Ok(get(&format!("laplace.kfac.{i}.{k}"))?.data.clone())
                     };
                     let b = KfacBlock {
-                        layer: crate::infer::saved_count("laplace.kfac (layer)", c[0], usize::MAX >> 12)?,
+                        layer: crate::infer::saved_count(
+                            "laplace.kfac (layer)",
+                            c[0],
+                            usize::MAX >> 12,
+                        )?,
                         start: crate::infer::saved_count("laplace.kfac (start)", c[1], p)?,
                         scale: c[2],
                         lambda: c[3],
