@@ -104,7 +104,7 @@ fn check_record(r: &FitRecord) -> std::result::Result<(), String> {
     }
     let per_target = r.model.likelihood.outputs().max(1);
     let outputs = r.model.mlp.outputs();
-    if outputs % per_target != 0 {
+    if !outputs.is_multiple_of(per_target) {
         return Err(damaged(format!(
             "the network has {outputs} outputs, not a multiple of the {per_target} its likelihood needs per target"
         )));

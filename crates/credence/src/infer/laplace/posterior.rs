@@ -301,7 +301,7 @@ impl LaplacePosterior {
                         .and_then(|n| n.checked_add(b.start));
                     if square(b.ka()) != Some(b.qa.len())
                         || square(b.m()) != Some(b.qg.len())
-                        || !fits.is_some_and(|end| end <= p)
+                        || fits.is_none_or(|end| end > p)
                     {
                         return Err(bad(&format!("laplace.kfac.{i}")));
                     }
