@@ -26,6 +26,8 @@ OURS = [
     ("MC dropout", "mc-dropout-{d}.json", "mc-dropout-{d}.json"),
     ("VI (mean-field)", "vi-{d}.json", "vi-{d}.json"),
     ("NUTS", "nuts-{d}.json", "nuts-20split/nuts-{d}-*.json"),
+    ("SWAG", "swag-{d}.json", None),
+    ("MultiSWAG", "multiswag-{d}.json", None),
 ]
 PUBLISHED = [("PBP", "PBP"), ("MC dropout grid", "MCDropout_readme2018_gridsearch_new"),
              ("Deep Ensembles", "DeepEnsembles")]
