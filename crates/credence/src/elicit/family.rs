@@ -183,9 +183,10 @@ pub fn quantile(d: &Dist, p: f64) -> f64 {
             Gamma::new(shape, rate).map_or(f64::NAN, |g| g.inverse_cdf(p))
         }
         Dist::Beta { alpha, beta } => Beta::new(alpha, beta).map_or(f64::NAN, |b| b.inverse_cdf(p)),
-        Dist::StudentT { df, loc, scale } => {
-            StudentsT::new(loc, scale, df).map_or(f64::NAN, |t| t.inverse_cdf(p))
-        }
+        // statrs' inverse CDF of the student-t can loop without end (its inverse regularised
+        // beta; found by fuzzing `elicit` on the fit to four values): a bracketed bisection on
+        // the CDF instead, then polished.
+        Dist::StudentT { .. } => f64::NAN,
         _ => return f64::NAN,
     };
     if x0.is_finite() && d.log_prob(x0) > f64::NEG_INFINITY {
@@ -206,6 +207,14 @@ fn by_bisection(d: &Dist, p: f64) -> f64 {
             super::solve::bisect(|lx| gap(lx.exp()), -700.0, 700.0).map_or(f64::NAN, f64::exp)
         }
         Dist::Beta { .. } => super::solve::bisect(gap, 0.0, 1.0).unwrap_or(f64::NAN),
+        Dist::StudentT { loc, scale, .. } => {
+            // Widen loc ± w from one scale until it brackets p, then bisect.
+            let mut w = if *scale > 0.0 { *scale } else { 1.0 };
+            while w.is_finite() && !(gap(loc - w) <= 0.0 && gap(loc + w) >= 0.0) {
+                w *= 2.0;
+            }
+            super::solve::bisect(gap, loc - w, loc + w).unwrap_or(f64::NAN)
+        }
         _ => super::solve::bisect(gap, -1e300, 1e300).unwrap_or(f64::NAN),
     }
 }

@@ -470,3 +470,36 @@ fn past_data_column_is_read_with_missing_cells_dropped() {
         .to_string();
     assert!(e.contains("every value is 0"), "{e}");
 }
+
+/// Four past values make the student-t's maximum likelihood run to very heavy tails (df < 1),
+/// where statrs' inverse CDF never returned (found by fuzzing `elicit`): the quantiles now come
+/// from bisection and the fit finishes (it may still be refused, never hang).
+#[test]
+fn a_heavy_tailed_student_t_from_four_values_finishes() {
+    let past = data::PastData {
+        file: "past.csv".into(),
+        column: "x".into(),
+        values: vec![1.5, 2.5, 3.0, 0.7],
+        lines: vec![2, 3, 5, 6],
+        dropped: 1,
+    };
+    for target in [data::Target::Value, data::Target::Mean] {
+        if let Ok(e) = data::from_past_data(Family::StudentT, &past, None, None, target) {
+            for &p in &[0.05, 0.5, 0.95] {
+                let x = quantile(&e.dist, p);
+                assert!(x.is_finite(), "quantile {p}: {x}");
+                assert!((family::cdf(&e.dist, x) - p).abs() < 1e-6, "quantile {p}");
+            }
+        }
+    }
+    let t = Dist::StudentT {
+        df: 0.05,
+        loc: 2.0,
+        scale: 0.01,
+    };
+    let x = quantile(&t, 0.9);
+    assert!(
+        x.is_finite() && (family::cdf(&t, x) - 0.9).abs() < 1e-6,
+        "{x}"
+    );
+}
