@@ -108,7 +108,9 @@ pub fn classify(
         println!("{}", serde_json::to_string(&results)?);
         return Ok(());
     }
-    let first = &results[0];
+    let Some(first) = results.first() else {
+        bail!("bench classify --calibrate: no method given (--methods)");
+    };
     println!(
         "{} — seed {}: {} fit / {} calibration / {} test rows; test figures before → after temperature scaling",
         a.data.display(),
