@@ -169,14 +169,16 @@ impl Dataset {
     pub fn class_count(&self) -> Result<usize> {
         let mut max = 0usize;
         for (i, &v) in self.y.iter().enumerate() {
-            if v < 0.0 || v.fract() != 0.0 {
+            // Labels beyond the class limit would overflow the count (found by fuzzing `csv`).
+            if v < 0.0 || v.fract() != 0.0 || v >= super::schema::MAX_CLASSES as f64 {
                 return Err(Error::data(
                     &self.source,
                     None,
                     Some(self.target_label()),
                     format!(
-                        "row {}: expected a class label 0, 1, 2, ..., found {v}",
-                        i + 1
+                        "row {}: expected a class label 0, 1, 2, ... below {}, found {v}",
+                        i + 1,
+                        super::schema::MAX_CLASSES
                     ),
                 ));
             }
