@@ -4,6 +4,7 @@
 
 mod caveats;
 mod dataset;
+mod guard;
 pub mod parquet;
 mod read;
 pub mod schema;

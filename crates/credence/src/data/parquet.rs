@@ -186,7 +186,8 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let file_name = path.display().to_string();
     let bad = |m: String| Error::data(&file_name, None, None, m);
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let builder = super::guard::contain(|| ParquetRecordBatchReaderBuilder::try_new(file))
+        .map_err(|m| bad(format!("not a readable Parquet file (its footer: {m})")))?
         .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
     let schema = builder.schema().clone();
     // Reserve for the rows the footer declares, but never more than the file's bytes: a
@@ -238,11 +239,24 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
             }
         }
     }
-    let reader = builder
-        .build()
+    let mut reader = super::guard::contain(|| builder.build())
+        .map_err(|m| {
+            bad(format!(
+                "cannot read the Parquet file ({m}): the file is damaged"
+            ))
+        })?
         .map_err(|e| bad(format!("cannot read the Parquet file: {e}")))?;
     let mut rows = 0usize;
-    for batch in reader {
+    loop {
+        // The parquet crate's page decoders can panic on a damaged page (an index out of bounds
+        // in its BYTE_STREAM_SPLIT decoder, found by fuzzing): decoding is fenced, and such a
+        // page is reported like any other damage.
+        let next = super::guard::contain(|| reader.next()).map_err(|m| {
+            bad(format!(
+                "cannot decode a data page (the Parquet reader failed: {m}): the file is damaged"
+            ))
+        })?;
+        let Some(batch) = next else { break };
         let batch = batch.map_err(|e| bad(format!("cannot read a row group: {e}")))?;
         for (c, b) in builders.iter_mut().enumerate() {
             b.push(batch.column(c), opts)
