@@ -3,8 +3,9 @@
 The same Rust core as the ``credence`` command-line program: scikit-learn estimators
 (``BayesianRegressor``, ``BayesianClassifier``), priors with provenance (``Prior``,
 ``Normal``, ``Factual``, …), fitted models with their predictive parts, decisions, reports and
-posterior draws (``Model``, ``load``), and the explanation tools (``bayes``, ``prior_check``,
-``sensitivity``). Model folders are the CLI's: ``credence.load`` reads what ``credence fit``
+posterior draws (``Model``, ``load``), post-hoc calibration (``calibrate=`` on the
+estimators: conformal intervals and sets from ``predict_interval``, temperature scaling),
+and the explanation tools (``bayes``, ``prior_check``, ``sensitivity``). Model folders are the CLI's: ``credence.load`` reads what ``credence fit``
 writes, and ``credence predict`` reads what ``Model.save`` writes. ``credence.distributed``
 runs ensemble members, chains, benchmark splits and sweeps as Ray tasks (Ray optional).
 """
@@ -12,7 +13,7 @@ runs ensemble members, chains, benchmark splits and sweeps as Ray tasks (Ray opt
 from ._credence import NumericalError, __version__
 from ._estimators import LIKELIHOODS, METHODS, BayesianClassifier, BayesianRegressor
 from ._explain import bayes, prior_check, sensitivity
-from ._model import ClassPredictive, Model, RegressionPredictive, load
+from ._model import ClassPredictive, Model, PredictionSets, RegressionIntervals, RegressionPredictive, load
 from ._priors import (
     Cauchy,
     Default,
@@ -34,7 +35,7 @@ from ._sklearn_checks import SKLEARN_EXPECTED_FAILURES
 
 __all__ = [
     "__version__", "BayesianRegressor", "BayesianClassifier", "Model", "load", "RegressionPredictive",
-    "ClassPredictive", "Prior", "Distribution", "Normal", "Laplace", "StudentT", "Cauchy", "HalfNormal",
+    "ClassPredictive", "RegressionIntervals", "PredictionSets", "Prior", "Distribution", "Normal", "Laplace", "StudentT", "Cauchy", "HalfNormal",
     "HalfCauchy", "Gamma", "LogNormal", "InverseGamma", "Provenance", "Factual", "Value", "Default", "bayes",
     "prior_check", "sensitivity", "METHODS", "LIKELIHOODS", "SKLEARN_EXPECTED_FAILURES", "NumericalError",
 ]

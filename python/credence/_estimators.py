@@ -13,7 +13,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _credence
-from ._model import ClassPredictive, Model, RegressionPredictive
+from ._model import (
+    ClassPredictive,
+    Model,
+    PredictionSets,
+    RegressionIntervals,
+    RegressionPredictive,
+    calibration_summary,
+    check_level,
+)
 from ._priors import prior_to_config
 from ._tables import array_columns, default_names, frame_columns, is_dataframe
 
@@ -59,6 +67,8 @@ class _BayesianEstimator(BaseEstimator):
         categorical: Optional[Sequence[str]] = None,
         verbose: bool = True,
         executor: Any = None,
+        calibrate: Optional[Union[str, Sequence[str]]] = None,
+        calibration_fraction: float = 0.2,
     ) -> None:
         self.method = method
         self.hidden = hidden
@@ -71,6 +81,8 @@ class _BayesianEstimator(BaseEstimator):
         self.categorical = categorical
         self.verbose = verbose
         self.executor = executor
+        self.calibrate = calibrate
+        self.calibration_fraction = calibration_fraction
 
     # --- settings ---------------------------------------------------------------------
     def _config_overlay(self) -> Tuple[Optional[str], Dict[str, Any]]:
@@ -104,9 +116,34 @@ class _BayesianEstimator(BaseEstimator):
             over["prior"] = [prior_to_config(p) for p in self.priors]
         return path, _merge(base, over)
 
+    def _calibrations(self) -> Optional[str]:
+        """``calibrate`` as the CLI's comma-separated list, checked, or ``None``."""
+        c = self.calibrate
+        if c is None:
+            return None
+        kinds = [p.strip() for p in c.split(",")] if isinstance(c, str) else list(c)
+        known = ("conformal", "temperature")
+        if not kinds or any(not isinstance(k, str) or k not in known for k in kinds):
+            raise ValueError(
+                "calibrate must be 'conformal', 'temperature', both (['conformal', 'temperature'] "
+                f"or 'conformal,temperature') or None; got {c!r}"
+            )
+        if "temperature" in kinds and not self._classifier:
+            raise ValueError(
+                "calibrate='temperature' applies to classifiers (BayesianClassifier); "
+                "a regressor takes calibrate='conformal'"
+            )
+        f = self.calibration_fraction
+        if isinstance(f, bool) or not isinstance(f, (int, float, np.integer, np.floating)) or not 0.0 < float(f) < 1.0:
+            raise ValueError(
+                f"calibration_fraction must be a number strictly between 0 and 1 (e.g. 0.2), got {f!r}"
+            )
+        return ",".join(dict.fromkeys(kinds))
+
     def _options(self, targets: List[str], source: str, names: Sequence[str]) -> str:
         import json
 
+        calibrate = self._calibrations()
         path, overlay = self._config_overlay()
         return json.dumps(
             {
@@ -120,6 +157,8 @@ class _BayesianEstimator(BaseEstimator):
                 "method": self.method,
                 "seed": None if self.seed is None else int(self.seed),
                 "verbose": bool(self.verbose),
+                "calibrate": calibrate,
+                "calibration_fraction": float(self.calibration_fraction) if calibrate else 0.2,
             }
         )
 
@@ -175,9 +214,12 @@ class _BayesianEstimator(BaseEstimator):
         options = self._options(targets, source, names)
         if self.executor is not None:
             # Members or chains as units on the executor (credence.distributed); same model.
-            return self.executor.fit_columns(cols, options)
-        inner, notes = _credence.fit(cols, options)
-        return Model(inner, notes)
+            model = self.executor.fit_columns(cols, options)
+        else:
+            inner, notes = _credence.fit(cols, options)
+            model = Model(inner, notes)
+        self.calibration_ = calibration_summary(model._inner.calibration_json(), model._inner.calibration_lines())
+        return model
 
     @staticmethod
     def _target_name(names: Sequence[str], wanted: str) -> str:
@@ -196,6 +238,14 @@ class _BayesianEstimator(BaseEstimator):
 
     def _predictive(self, d: Dict[str, Any]) -> Any:
         raise NotImplementedError
+
+    def _interval(self, X: Any, level: Any, seed: int) -> Dict[str, Any]:
+        check_is_fitted(self, "model_")
+        level = check_level(level)
+        source, cols, _, _ = self._table(X, None, reset=False)
+        d = self.model_._inner.interval(source, cols, level, "error", seed)
+        d["level"] = level
+        return d
 
     @property
     def priors_(self) -> list:
@@ -248,8 +298,14 @@ class BayesianRegressor(RegressorMixin, _BayesianEstimator):
     ``credence.Prior``), ``config`` (a dict written as the TOML config file, or its path),
     ``seed``, ``missing`` (``error``, ``drop`` or ``impute``), ``categorical`` (numeric columns
     to one-hot encode), ``verbose`` (a progress bar on a terminal), ``executor`` (a
-    ``credence.distributed`` executor: ensemble members and chains run as its units, e.g. Ray
-    tasks; the same model as without it). ``None`` means the library's default, as in the CLI.
+    ``credence.distributed`` executor: ensemble and MultiSWAG members and chains run as its
+    units, e.g. Ray tasks; the same model as without it), ``calibrate`` (``"conformal"``:
+    post-hoc split conformal calibration on held-out rows, as ``credence fit --calibrate``;
+    ``predict_interval`` then gives the conformal interval beside the Bayesian one) and
+    ``calibration_fraction`` (the share of the training rows held out for it, 0.2; the model
+    is fitted on the rest). ``None``
+    means the library's default, as in the CLI. After ``fit``, ``calibration_`` describes the
+    calibration (``None`` without one).
     """
 
     def __sklearn_tags__(self) -> Any:
@@ -288,12 +344,25 @@ class BayesianRegressor(RegressorMixin, _BayesianEstimator):
             return p.mean, p.std
         return p.mean
 
+    def predict_interval(self, X: Any, level: float = 0.9, seed: int = 0) -> RegressionIntervals:
+        """Intervals at ``level``: the Bayesian central interval of the predictive and, when
+        fitted with ``calibrate='conformal'``, the split conformal interval beside it (finite-
+        sample coverage at least ``level``; ``None`` otherwise)."""
+        d = self._interval(X, level, seed)
+        return RegressionIntervals(
+            d["level"], d["bayes_lower"], d["bayes_upper"], d.get("conformal_lower"), d.get("conformal_upper")
+        )
+
 
 class BayesianClassifier(ClassifierMixin, _BayesianEstimator):
     """A Bayesian neural-network classifier (the Credence core).
 
     Parameters as ``BayesianRegressor``; the likelihood defaults to ``categorical``
     (``bernoulli`` for two classes when asked). ``classes_`` holds the labels of ``y``.
+    ``calibrate`` also takes ``"temperature"`` (temperature scaling fitted on the held-out
+    rows, applied to every prediction; ``calibration_["temperature"]`` holds T and the held-out
+    NLL and ECE before and after) or both (``["temperature", "conformal"]``: adaptive
+    prediction sets on the tempered predictive).
     """
 
     _classifier = True
@@ -348,6 +417,21 @@ class BayesianClassifier(ClassifierMixin, _BayesianEstimator):
         """The most probable class of each row."""
         check_is_fitted(self, "model_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def predict_interval(self, X: Any, level: float = 0.9, seed: int = 0) -> PredictionSets:
+        """Prediction sets of labels (from ``classes_``) at ``level``: the smallest most-probable
+        set holding ``level`` of the predictive mass and, when fitted with
+        ``calibrate='conformal'``, the adaptive prediction set (APS) beside it (finite-sample
+        coverage at least ``level``; ``None`` otherwise). A fitted temperature applies first."""
+        d = self._interval(X, level, seed)
+        # Model column k is the label classes_[back[k]].
+        back = np.argsort(self._order_)
+
+        def labels(sets: List[List[int]]) -> List[List[Any]]:
+            return [[self.classes_[back[k]] for k in s] for s in sets]
+
+        conf = d.get("conformal_sets")
+        return PredictionSets(d["level"], labels(d["bayes_sets"]), None if conf is None else labels(conf))
 
 
 #: Every inference method the CLI has (``credence fit --method``).

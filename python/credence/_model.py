@@ -1,5 +1,6 @@
-"""A fitted model from Python: predictive with its parts, priors with provenance, information
-from the data, decisions, the HTML report, samples and ArviZ export, and the model folder."""
+"""A fitted model from Python: predictive with its parts, prediction regions (Bayesian and
+conformal), the post-hoc calibration, priors with provenance, information from the data,
+decisions, the HTML report, samples and ArviZ export, and the model folder."""
 
 from __future__ import annotations
 
@@ -40,6 +41,66 @@ class ClassPredictive:
     mutual_information: np.ndarray
     classes: List[str]
     unseen: np.ndarray
+
+
+@dataclass
+class RegressionIntervals:
+    """Prediction intervals at ``level`` (original units): the central interval of the
+    predictive (``bayes_*``) and, when the model holds a conformal calibration, the split
+    conformal interval (``conformal_*``, coverage at least ``level`` on exchangeable rows;
+    ``None`` without one)."""
+
+    level: float
+    bayes_lower: np.ndarray
+    bayes_upper: np.ndarray
+    conformal_lower: Optional[np.ndarray]
+    conformal_upper: Optional[np.ndarray]
+
+
+@dataclass
+class PredictionSets:
+    """Prediction sets of class labels at ``level``: the smallest most-probable set holding
+    ``level`` of the predictive mass (``bayes``) and, when the model holds a conformal
+    calibration, the adaptive prediction set (APS; ``conformal``, coverage at least ``level``
+    on exchangeable rows; ``None`` without one)."""
+
+    level: float
+    bayes: List[List[Any]]
+    conformal: Optional[List[List[Any]]]
+
+
+def check_level(level: Any) -> float:
+    """``level`` as a float strictly between 0 and 1, else a ``ValueError``."""
+    try:
+        x = float(level)
+    except (TypeError, ValueError):
+        raise ValueError(f"level must be a number strictly between 0 and 1 (e.g. 0.9), got {level!r}") from None
+    if not 0.0 < x < 1.0:
+        raise ValueError(f"level must lie strictly between 0 and 1 (e.g. 0.9), got {level!r}")
+    return x
+
+
+def calibration_summary(text: Optional[str], lines: Sequence[str]) -> Optional[Dict[str, Any]]:
+    """The stored calibration as a dict: ``source`` and ``rows`` of the calibration rows,
+    ``temperature`` (``t``, held-out NLL and ECE before and after, or ``None``), ``conformal``
+    (``task``, the regression ``score``, the number of calibration ``scores``, or ``None``)
+    and ``description`` (the lines ``credence fit`` prints)."""
+    if text is None:
+        return None
+    c = json.loads(text)
+    conformal = c.get("conformal")
+    if conformal is not None:
+        if conformal.get("task") == "regression":
+            conformal = {"task": "regression", "score": conformal["score"], "scores": len(conformal["rows"])}
+        else:
+            conformal = {"task": "classification", "method": "aps", "scores": len(conformal["scores"])}
+    return {
+        "source": c["source"],
+        "rows": c["rows"],
+        "temperature": c.get("temperature"),
+        "conformal": conformal,
+        "description": list(lines),
+    }
 
 
 def _read_text(spec: Union[str, "os.PathLike[str]"]) -> tuple:
@@ -124,6 +185,12 @@ class Model:
         """One line: "no prior (maximum likelihood)" or the priors with their provenance kinds."""
         return self.record["prior_summary"]
 
+    @property
+    def calibration(self) -> Optional[Dict[str, Any]]:
+        """The post-hoc calibration stored with the model (``calibration.json``; see
+        ``calibration_summary``), or ``None`` when it has none."""
+        return calibration_summary(self._inner.calibration_json(), self._inner.calibration_lines())
+
     def information(self) -> Optional[Dict[str, Any]]:
         """Information from the data per layer and group: KL(posterior ‖ prior), the
         posterior/prior variance ratio and the epistemic share of the predictive variance
@@ -169,6 +236,30 @@ class Model:
             return np.asarray(p.classes, dtype=object)[np.argmax(p.probs, axis=1)]
         return p.mean
 
+    def predict_interval(
+        self,
+        X: Any,
+        level: float = 0.9,
+        seed: int = 0,
+        unknown_level: str = "error",
+        names: Optional[Sequence[str]] = None,
+    ) -> Union[RegressionIntervals, PredictionSets]:
+        """Prediction regions at ``level`` at the rows of ``X`` (``credence predict --interval``):
+        intervals for a regression, sets of class names for a classifier; the conformal ones
+        when the model was calibrated with ``conformal`` (a stored temperature is applied
+        first)."""
+        level = check_level(level)
+        source, cols = self._columns(X, names)
+        d = self._inner.interval(source, cols, level, unknown_level, seed)
+        if "bayes_sets" in d:
+            cl = self.classes
+            to_names = lambda sets: [[cl[k] for k in s] for s in sets]  # noqa: E731
+            conf = d.get("conformal_sets")
+            return PredictionSets(level, to_names(d["bayes_sets"]), None if conf is None else to_names(conf))
+        return RegressionIntervals(
+            level, d["bayes_lower"], d["bayes_upper"], d.get("conformal_lower"), d.get("conformal_upper")
+        )
+
     def _with_target(self, X: Any, y: Any, names: Optional[Sequence[str]] = None) -> tuple:
         """Columns of ``X`` plus the target ``y`` (or ``X`` alone when it holds the target)."""
         source, cols = self._columns(X, names)
@@ -188,12 +279,21 @@ class Model:
         return source, cols
 
     def evaluate(
-        self, X: Any, y: Any = None, seed: int = 0, names: Optional[Sequence[str]] = None
+        self,
+        X: Any,
+        y: Any = None,
+        seed: int = 0,
+        names: Optional[Sequence[str]] = None,
+        interval: Optional[float] = None,
     ) -> Dict[str, Any]:
         """Test metrics as ``credence evaluate --json`` gives them (regression: RMSE, MAE,
-        log-likelihood, CRPS, coverage; classification: accuracy, NLL, Brier, ECE)."""
+        log-likelihood, CRPS, coverage; classification: accuracy, NLL, Brier, ECE), after a
+        stored temperature. With ``interval`` (a level such as 0.9), also ``coverage``: the
+        empirical coverage and mean width (or set size) of the Bayesian and, when calibrated,
+        the conformal regions (``evaluate --interval``)."""
+        level = None if interval is None else check_level(interval)
         source, cols = self._with_target(X, y, names)
-        return json.loads(self._inner.evaluate(source, cols, seed))
+        return json.loads(self._inner.evaluate(source, cols, seed, level))
 
     def decide(
         self, X: Any, decision: PathLike, seed: int = 0, names: Optional[Sequence[str]] = None

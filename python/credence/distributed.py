@@ -1,5 +1,5 @@
-"""Many independent fits on a Ray cluster: ensemble members, NUTS/HMC chains, UCI splits,
-learning-curve runs, sensitivity refits and cross-validation — each unit a Ray task that calls
+"""Many independent fits on a Ray cluster: ensemble and MultiSWAG members, NUTS/HMC chains,
+UCI splits, learning-curve runs, sensitivity refits and cross-validation — each unit a Ray task that calls
 the Rust core in the worker process, combined by the core exactly as a local run combines them.
 
 ``RayExecutor(address)`` connects to a cluster (``"local"`` starts one on this machine, ``None``
@@ -107,7 +107,8 @@ class Executor:
     # --- fits -------------------------------------------------------------------------
     def fit_columns(self, cols: list, options: str) -> Model:
         """A fit of typed columns (as an estimator builds them): members or chains as units,
-        other methods as one unit."""
+        other methods as one unit; a calibrated fit is calibrated on the same held-out rows as
+        the local fit."""
         n = _credence.unit_count(cols, options)
         label = json.loads(options).get("method") or "fit"
         payload = (cols, options)

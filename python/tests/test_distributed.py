@@ -45,7 +45,13 @@ def _fit(method, X, y, executor=None, **inference):
 
 @pytest.mark.parametrize(
     "method,inference",
-    [("ensemble", {"members": 3}), ("anchored-ensemble", {"members": 2}), ("nuts", {"chains": 2, "warmup": 60, "draws": 20}), ("map", {})],
+    [
+        ("ensemble", {"members": 3}),
+        ("anchored-ensemble", {"members": 2}),
+        ("nuts", {"chains": 2, "warmup": 60, "draws": 20}),
+        ("multiswag", {"members": 3, "epochs": 10, "burn_in": 3, "rank": 4, "samples": 5}),
+        ("map", {}),
+    ],
 )
 def test_units_combine_into_the_local_fit(regression_data, tmp_path, method, inference):
     X, y, Xt, _ = regression_data

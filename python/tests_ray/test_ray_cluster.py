@@ -1,5 +1,5 @@
 """credence.distributed on a real multi-node Ray cluster on this machine (a head and a worker
-node, one CPU each): ensembles, chains, UCI splits, curves and grid search give the local
+node, one CPU each): ensembles, MultiSWAG members, chains, UCI splits, curves and grid search give the local
 answers; a worker killed mid-fit is retried to the same answer; nothing is left running.
 
 Run inside a network namespace with only loopback (``scripts/test`` does: ``unshare --net``,
@@ -92,7 +92,14 @@ def test_the_cluster_has_two_nodes_on_loopback(cluster):
     assert {n["NodeManagerAddress"] for n in nodes} == {"127.0.0.1"}
 
 
-@pytest.mark.parametrize("method,inference", [("ensemble", {"members": 4}), ("nuts", {"chains": 2, "warmup": 80, "draws": 30})])
+@pytest.mark.parametrize(
+    "method,inference",
+    [
+        ("ensemble", {"members": 4}),
+        ("nuts", {"chains": 2, "warmup": 80, "draws": 30}),
+        ("multiswag", {"members": 3, "epochs": 12, "burn_in": 4, "rank": 5, "samples": 5}),
+    ],
+)
 def test_a_distributed_fit_is_the_local_fit(cluster, data, tmp_path, method, inference):
     X, y = data
     local = _est(method, **inference).fit(X, y)

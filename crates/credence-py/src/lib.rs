@@ -8,6 +8,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
+mod calibration;
 mod columns;
 mod explain;
 mod model;

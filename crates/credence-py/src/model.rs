@@ -1,9 +1,12 @@
-//! A fitted model as a Python object: fit from a table, load and save model folders, predict,
-//! decide, report, and the posterior's draws.
+//! A fitted model as a Python object: fit from a table (calibrated on held-out rows when asked),
+//! load and save model folders, predict (with Bayesian and conformal regions), decide, report,
+//! and the posterior's draws.
 
+use crate::calibration::{calibrate_held, hold_out};
 use crate::columns::{table, PyColumn};
 use crate::options::TableOptions;
 use crate::run::interruptible;
+use credence::calibrate::{self, ModelCalibration, Region};
 use credence::data::{Dataset, ReadOptions, UnknownLevel};
 use credence::decide::{decide, DecisionSpec, DecisionSummary};
 use credence::fit::{fit_table, FitOptions, FittedModel};
@@ -15,14 +18,18 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::PathBuf;
 
-/// A fitted Credence model: the fit record (JSON) and the posterior.
+/// A fitted Credence model: the fit record (JSON), the posterior and the post-hoc calibration
+/// stored with it (`calibration.json` of a model folder), if any.
 #[pyclass(module = "credence._credence", frozen)]
 pub struct Model {
     inner: FittedModel,
+    calibration: Option<ModelCalibration>,
 }
 
 /// Fits a model to a table (see `TableOptions` for `options`); returns the model and the
-/// schema's notes (dropped rows and columns).
+/// schema's notes (dropped rows and columns). With `calibrate`, the model is fitted on the
+/// table less the held-out calibration rows and calibrated on them, as `credence fit
+/// --calibrate` does.
 #[pyfunction]
 pub fn fit(
     py: Python<'_>,
@@ -35,30 +42,38 @@ pub fn fit(
     let config = o.config().map_err(crate::to_py)?;
     let schema = o.schema().map_err(crate::to_py)?;
     let (method, seed) = crate::units::method_seed(&o, &config)?;
-    let (inner, notes) = interruptible(py, o.verbose, |progress| {
+    let (t, held) = hold_out(&o, t, seed).map_err(crate::to_py)?;
+    let (inner, notes, calibration) = interruptible(py, o.verbose, |progress| {
         let opts = FitOptions {
             method,
             seed,
             progress,
             strict_columns: true,
         };
-        fit_table(&t, &schema, &read, &config, opts)
+        let (m, notes) = fit_table(&t, &schema, &read, &config, opts)?;
+        let c = held
+            .as_ref()
+            .map(|h| calibrate_held(&m, h, seed))
+            .transpose()?;
+        Ok((m, notes, c))
     })?;
-    Ok((Model { inner }, notes))
+    Ok((Model { inner, calibration }, notes))
 }
 
 impl Model {
-    /// Wraps a fitted model.
-    pub(crate) fn from_inner(inner: FittedModel) -> Self {
-        Model { inner }
+    /// Wraps a fitted model and its calibration.
+    pub(crate) fn from_parts(inner: FittedModel, calibration: Option<ModelCalibration>) -> Self {
+        Model { inner, calibration }
     }
 }
 
-/// Loads a model folder written by `credence fit` or by `Model.save`.
+/// Loads a model folder written by `credence fit` or by `Model.save` (with its calibration).
 #[pyfunction]
 pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
-    let inner = py.detach(|| artifact::load(&path)).map_err(crate::to_py)?;
-    Ok(Model { inner })
+    let (inner, calibration) = py
+        .detach(|| Ok::<_, credence::Error>((artifact::load(&path)?, calibrate::load(&path)?)))
+        .map_err(crate::to_py)?;
+    Ok(Model { inner, calibration })
 }
 
 /// A float64 array of `rows × cols` values given row-major.
@@ -98,9 +113,13 @@ impl Model {
         Ok((enc.data, enc.unseen, enc.notes))
     }
 
-    /// The predictive at a dataset, on a worker thread.
+    /// The predictive at a dataset, on a worker thread, with a stored temperature applied.
     fn predictive(&self, py: Python<'_>, data: &Dataset, seed: u64) -> PyResult<Predictive> {
-        interruptible(py, false, |_| self.inner.predict(data, seed))
+        let p = interruptible(py, false, |_| self.inner.predict(data, seed))?;
+        Ok(match &self.calibration {
+            Some(c) => c.apply(p),
+            None => p,
+        })
     }
 }
 
@@ -113,10 +132,75 @@ impl Model {
             .map_err(|e| crate::value_error(format!("cannot write the fit record: {e}")))
     }
 
-    /// Writes a model folder (`model.json`, `posterior.safetensors`), each file atomically.
+    /// Writes a model folder (`model.json`, `posterior.safetensors`, and `calibration.json`
+    /// when calibrated; a stale one is removed), each file atomically.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| artifact::save(&path, &self.inner))
-            .map_err(crate::to_py)
+        py.detach(|| {
+            artifact::save(&path, &self.inner)?;
+            match &self.calibration {
+                Some(c) => calibrate::save(&path, c),
+                None => calibrate::remove(&path),
+            }
+        })
+        .map_err(crate::to_py)
+    }
+
+    /// The stored calibration (`calibration.json`) as JSON text, or `None`.
+    fn calibration_json(&self) -> PyResult<Option<String>> {
+        self.calibration
+            .as_ref()
+            .map(|c| {
+                serde_json::to_string(c)
+                    .map_err(|e| crate::value_error(format!("cannot write the calibration: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The calibration described in lines, as `credence fit` prints it (empty without one).
+    fn calibration_lines(&self) -> Vec<String> {
+        self.calibration
+            .as_ref()
+            .map(ModelCalibration::describe)
+            .unwrap_or_default()
+    }
+
+    /// Prediction regions at `level` at the rows of a table (the CLI's `predict --interval`):
+    /// regression `bayes_lower`/`bayes_upper` (the central interval of the predictive) and,
+    /// with a conformal calibration, `conformal_lower`/`conformal_upper`; classification
+    /// `bayes_sets` and `conformal_sets` (class indices in the model's order). A stored
+    /// temperature is applied first.
+    #[pyo3(signature = (source, columns, level = 0.9, unknown_level = "error", seed = 0))]
+    fn interval<'py>(
+        &self,
+        py: Python<'py>,
+        source: &str,
+        columns: Vec<PyColumn<'py>>,
+        level: f64,
+        unknown_level: &str,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        credence::calibrate::conformal::check_level(level).map_err(crate::to_py)?;
+        let (data, _, _) = self.encode(source, columns, false, unknown_level)?;
+        let pred = self.predictive(py, &data, seed)?;
+        let d = PyDict::new(py);
+        let put = |prefix: &str, r: Region| -> PyResult<()> {
+            match r {
+                Region::Intervals(v) => {
+                    let (lo, hi): (Vec<f64>, Vec<f64>) = v.into_iter().unzip();
+                    d.set_item(format!("{prefix}_lower"), vector(py, lo))?;
+                    d.set_item(format!("{prefix}_upper"), vector(py, hi))?;
+                }
+                Region::Sets(v) => d.set_item(format!("{prefix}_sets"), v)?,
+            }
+            Ok(())
+        };
+        put("bayes", Region::bayes(&pred, level).map_err(crate::to_py)?)?;
+        if let Some(c) = &self.calibration {
+            if let Some(r) = c.conformal_at(&pred, level).map_err(crate::to_py)? {
+                put("conformal", r)?;
+            }
+        }
+        Ok(d)
     }
 
     /// The predictive at the rows of a table, checked against the model's schema. Returns a
@@ -186,20 +270,37 @@ impl Model {
         Ok(d)
     }
 
-    /// Test metrics on a table with the target (the CLI's `evaluate`), as JSON text.
-    #[pyo3(signature = (source, columns, seed = 0))]
+    /// Test metrics on a table with the target (the CLI's `evaluate`), as JSON text; a stored
+    /// temperature is applied first. With `interval`, the object also has `coverage`: the
+    /// empirical coverage and mean width (set size) of the Bayesian and, when calibrated, the
+    /// conformal regions at that level (`evaluate --interval`).
+    #[pyo3(signature = (source, columns, seed = 0, interval = None))]
     fn evaluate(
         &self,
         py: Python<'_>,
         source: &str,
         columns: Vec<PyColumn<'_>>,
         seed: u64,
+        interval: Option<f64>,
     ) -> PyResult<String> {
         let (data, _, _) = self.encode(source, columns, true, "error")?;
         let pred = self.predictive(py, &data, seed)?;
         let m = credence::eval::metrics_named(&pred, &data.y, &data.target_names)
             .map_err(crate::to_py)?;
-        serde_json::to_string(&m).map_err(|e| crate::value_error(e.to_string()))
+        let mut v = serde_json::to_value(&m).map_err(|e| crate::value_error(e.to_string()))?;
+        if let Some(level) = interval {
+            credence::calibrate::conformal::check_level(level).map_err(crate::to_py)?;
+            let c = calibrate::compare(&pred, &data.y, self.calibration.as_ref(), level)
+                .map_err(crate::to_py)?;
+            let c = serde_json::to_value(c).map_err(|e| crate::value_error(e.to_string()))?;
+            match v.as_object_mut() {
+                Some(o) => {
+                    o.insert("coverage".into(), c);
+                }
+                None => return Err(crate::value_error("the metrics are not a JSON object")),
+            }
+        }
+        serde_json::to_string(&v).map_err(|e| crate::value_error(e.to_string()))
     }
 
     /// Per row, the action with the lowest posterior expected loss under a decision file's

@@ -46,6 +46,20 @@ pub struct TableOptions {
     /// Show a progress bar (on a terminal).
     #[serde(default)]
     pub verbose: bool,
+    /// Post-hoc calibration on held-out rows: `conformal`, `temperature` or both
+    /// (comma-separated), as `credence fit --calibrate`.
+    #[serde(default)]
+    pub calibrate: Option<String>,
+    /// Share of the training rows held out for calibration (`--calibration-fraction`).
+    #[serde(default = "default_fraction")]
+    pub calibration_fraction: f64,
+    /// Conformal score of a regression: `normalized` (default), `absolute` or `cqr`.
+    #[serde(default)]
+    pub conformal_score: Option<String>,
+}
+
+fn default_fraction() -> f64 {
+    0.2
 }
 
 fn default_source() -> String {

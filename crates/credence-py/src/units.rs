@@ -3,6 +3,7 @@
 //! learning-curve runs and sensitivity fits — each one library call — and the library calls that
 //! combine them into the result a local run gives.
 
+use crate::calibration::{calibrate_held, hold_out};
 use crate::columns::{table, PyColumn};
 use crate::explain::{dataset, sensitivity_setup};
 use crate::model::Model;
@@ -31,8 +32,9 @@ pub(crate) fn method_seed(o: &TableOptions, config: &Config) -> PyResult<(Method
     Ok((method, o.seed.or(config.seed).unwrap_or(0)))
 }
 
-/// How many units a fit splits into (ensemble members, NUTS/HMC chains); `None` for a method
-/// that is fitted whole.
+/// How many units a fit splits into (ensemble and MultiSWAG members, NUTS/HMC chains); `None`
+/// for a method that is fitted whole. With `calibrate`, the fit is that of the table less its
+/// held-out calibration rows (as in `fit`).
 #[pyfunction]
 pub fn unit_count(columns: Vec<PyColumn<'_>>, options: &str) -> PyResult<Option<usize>> {
     let o = TableOptions::parse(options)?;
@@ -44,6 +46,7 @@ pub fn unit_count(columns: Vec<PyColumn<'_>>, options: &str) -> PyResult<Option<
         return Ok(None);
     }
     let so = o.schema().map_err(crate::to_py)?;
+    let (t, _) = hold_out(&o, t, seed).map_err(crate::to_py)?;
     let opts = FitOptions {
         method,
         seed,
@@ -69,6 +72,7 @@ pub fn fit_unit<'py>(
     let config = o.config().map_err(crate::to_py)?;
     let (method, seed) = method_seed(&o, &config)?;
     let so = o.schema().map_err(crate::to_py)?;
+    let (t, _) = hold_out(&o, t, seed).map_err(crate::to_py)?;
     let bytes = interruptible(py, false, |progress| {
         let opts = FitOptions {
             method,
@@ -82,7 +86,8 @@ pub fn fit_unit<'py>(
 }
 
 /// The fit from its units (every one, in order, as `fit_unit` returned them); the same model as
-/// `fit` on the same table and options. Returns the model and the schema's notes.
+/// `fit` on the same table and options (calibrated alike on the same held-out rows). Returns
+/// the model and the schema's notes.
 #[pyfunction]
 pub fn fit_from_units(
     py: Python<'_>,
@@ -101,16 +106,22 @@ pub fn fit_from_units(
         .map(|b| UnitOutput::from_bytes(b))
         .collect::<credence::Result<_>>()
         .map_err(crate::to_py)?;
-    let (inner, notes) = interruptible(py, false, |progress| {
+    let (t, held) = hold_out(&o, t, seed).map_err(crate::to_py)?;
+    let (inner, notes, calibration) = interruptible(py, false, |progress| {
         let opts = FitOptions {
             method,
             seed,
             progress,
             strict_columns: true,
         };
-        fit_table_from_units(&t, &so, &read, &config, opts, &units)
+        let (m, notes) = fit_table_from_units(&t, &so, &read, &config, opts, &units)?;
+        let c = held
+            .as_ref()
+            .map(|h| calibrate_held(&m, h, seed))
+            .transpose()?;
+        Ok((m, notes, c))
     })?;
-    Ok((Model::from_inner(inner), notes))
+    Ok((Model::from_parts(inner, calibration), notes))
 }
 
 /// Config and seed of a benchmark or learning curve (JSON from the Python layer).

@@ -1,4 +1,4 @@
-//! A fit run unit by unit (ensemble members, chains — as a distributed fit runs them on other
+//! A fit run unit by unit (ensemble and MultiSWAG members, chains — as a distributed fit runs them on other
 //! processes) and combined is the fit run here, draw for draw; units of another fit are refused.
 
 use credence::config::Config;
@@ -61,6 +61,47 @@ fn ensemble_by_members_is_the_local_ensemble() {
         let local = fit(&data, &cfg, opts(method, 5)).unwrap();
         same_posterior(&local, &by_units(&data, &cfg, method, 5));
     }
+}
+
+#[test]
+fn multiswag_by_members_is_the_local_multiswag() {
+    let data = yacht();
+    let cfg = Config::parse(
+        "t.toml",
+        "[model]\nhidden = [6]\n[training]\nepochs = 30\n[inference]\nmembers = 3\nepochs = 12\nburn_in = 4\nrank = 5\nsamples = 4\n",
+    )
+    .unwrap();
+    let m = Method::MultiSwag;
+    assert_eq!(unit_count(&data, &cfg, opts(m, 4)).unwrap(), 3);
+    let local = fit(&data, &cfg, opts(m, 4)).unwrap();
+    let split = by_units(&data, &cfg, m, 4);
+    same_posterior(&local, &split);
+    // The record (each member's MAP run and collection trace) is the local one too.
+    assert_eq!(local.record.outcome, split.record.outcome);
+    assert_eq!(local.record.posterior_kind, "swag");
+    // Predictions from the two agree bit for bit (same draws from the same Gaussians).
+    let a = local.predict(&data, 1).unwrap();
+    let b = split.predict(&data, 1).unwrap();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    // A member past the end, a unit of another method, and SWAG (one member, fitted whole).
+    let e = fit_unit(&data, &cfg, opts(m, 4), 3)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("member 3 asked of a MultiSWAG fit of 3"), "{e}");
+    let ens_cfg = Config::parse(
+        "t.toml",
+        "[model]\nhidden = [6]\n[training]\nepochs = 30\n[inference]\nmembers = 3\n",
+    )
+    .unwrap();
+    let ens: Vec<UnitOutput> = (0..3)
+        .map(|k| fit_unit(&data, &ens_cfg, opts(Method::Ensemble, 4), k).unwrap())
+        .collect();
+    assert!(fit_from_units(&data, &cfg, opts(m, 4), &ens).is_err());
+    let single = Config::parse("t.toml", "[model]\nhidden = [6]\n").unwrap();
+    let e = fit_unit(&data, &single, opts(Method::Swag, 4), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("fit it whole"), "{e}");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! A fit's independent units — ensemble members, NUTS/HMC chains — run one at a time (on
+//! A fit's independent units — ensemble members, MultiSWAG members, NUTS/HMC chains — run one at a time (on
 //! another process or machine, e.g. as Ray tasks from the Python package) and combined into the
 //! fit that runs them all here. Each unit depends only on the data, the config, the seed and its
 //! own number, so the combined posterior is the local one draw for draw (see `docs/SCALING.md`
@@ -12,6 +12,7 @@ use super::{fit_table_with, FitOptions, FittedModel, Plan, Product};
 use crate::config::Config;
 use crate::data::{Dataset, ReadOptions, SchemaOptions, Table};
 use crate::error::{Error, Result};
+use crate::infer::swag::{SwagGaussian, SwagMemberFit};
 use crate::infer::{ChainUnit, Method, PointFit};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,6 +29,24 @@ pub enum UnitPart {
     },
     /// A chain of NUTS or HMC.
     Chain(ChainUnit),
+    /// A MultiSWAG member: its training record and its Gaussian.
+    SwagMember {
+        /// The member's record (MAP run, collection trace; its Gaussian is `gaussian`).
+        fit: Box<SwagMemberFit>,
+        /// The Gaussian of its collected iterates.
+        gaussian: SwagGaussian,
+    },
+}
+
+impl UnitPart {
+    /// What the unit is, in words, for messages.
+    fn what(&self) -> &'static str {
+        match self {
+            UnitPart::Member { .. } => "an ensemble member",
+            UnitPart::Chain(_) => "a chain",
+            UnitPart::SwagMember { .. } => "a MultiSWAG member",
+        }
+    }
 }
 
 /// One unit's result, with the key of the fit it belongs to.
@@ -50,6 +69,19 @@ impl UnitOutput {
             part: UnitPart::Member {
                 theta: fit.theta.clone(),
                 fit,
+            },
+        }
+    }
+
+    /// MultiSWAG member `index` of the fit with key `key`.
+    pub(crate) fn swag_member(key: String, index: usize, fit: SwagMemberFit) -> Self {
+        let gaussian = fit.gaussian.clone();
+        UnitOutput {
+            key,
+            index,
+            part: UnitPart::SwagMember {
+                fit: Box::new(fit),
+                gaussian,
             },
         }
     }
@@ -78,7 +110,7 @@ impl UnitOutput {
     }
 }
 
-/// Which methods split into units: members (ensembles) or chains (NUTS, HMC).
+/// Which methods split into units: members (ensembles, MultiSWAG) or chains (NUTS, HMC).
 pub fn has_units(method: Method) -> bool {
     super::methods::lookup(method).is_ok_and(|m| m.has_units())
 }
@@ -150,9 +182,34 @@ pub(crate) fn members_given(given: &[UnitOutput], key: &str, n: usize) -> Result
                 f.theta = theta.clone();
                 Ok(f)
             }
-            UnitPart::Chain(_) => Err(Error::Invalid(format!(
-                "unit {} is a chain, not an ensemble member",
-                u.index
+            other => Err(Error::Invalid(format!(
+                "unit {} is {}, not an ensemble member",
+                u.index,
+                other.what()
+            ))),
+        })
+        .collect()
+}
+
+/// The MultiSWAG members given as units 0..n of the fit with key `key`.
+pub(crate) fn swag_members_given(
+    given: &[UnitOutput],
+    key: &str,
+    n: usize,
+) -> Result<Vec<SwagMemberFit>> {
+    check_units(given, key, n)?;
+    given
+        .iter()
+        .map(|u| match &u.part {
+            UnitPart::SwagMember { fit, gaussian } => {
+                let mut f = (**fit).clone();
+                f.gaussian = gaussian.clone();
+                Ok(f)
+            }
+            other => Err(Error::Invalid(format!(
+                "unit {} is {}, not a MultiSWAG member",
+                u.index,
+                other.what()
             ))),
         })
         .collect()
@@ -166,9 +223,10 @@ pub(crate) fn chains_given(given: &[UnitOutput], key: &str) -> Result<Vec<ChainU
         .iter()
         .map(|u| match &u.part {
             UnitPart::Chain(c) => Ok(c.clone()),
-            UnitPart::Member { .. } => Err(Error::Invalid(format!(
-                "unit {} is an ensemble member, not a chain",
-                u.index
+            other => Err(Error::Invalid(format!(
+                "unit {} is {}, not a chain",
+                u.index,
+                other.what()
             ))),
         })
         .collect()
@@ -181,8 +239,8 @@ fn model_of(p: Product) -> Result<FittedModel> {
     }
 }
 
-/// How many units the fit of `data` under `config` with `opts.method` has: ensemble members or
-/// chains, after the defaults; 1 for a method that does not split (it is fitted whole).
+/// How many units the fit of `data` under `config` with `opts.method` has: ensemble or
+/// MultiSWAG members or chains, after the defaults; 1 for a method that does not split (it is fitted whole).
 pub fn unit_count(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Result<usize> {
     if !has_units(opts.method) {
         return Ok(1);
@@ -193,7 +251,7 @@ pub fn unit_count(data: &Dataset, config: &Config, opts: FitOptions<'_>) -> Resu
     }
 }
 
-/// Runs unit `index` alone (an ensemble member or a chain).
+/// Runs unit `index` alone (an ensemble or MultiSWAG member, or a chain).
 pub fn fit_unit(
     data: &Dataset,
     config: &Config,

@@ -20,7 +20,7 @@ use crate::predict::Predictive;
 use crate::prior::ResolvedPriors;
 use crate::rng::{self, Rng};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -196,7 +196,7 @@ impl SwagMoments {
 }
 
 /// One SWAG Gaussian: N(θ̄, ½(Σ_diag + DDᵀ/(K − 1))).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwagGaussian {
     /// θ̄.
     pub mean: Vec<f64>,
@@ -382,8 +382,9 @@ impl Posterior for SwagPosterior {
     }
 }
 
-/// What one SWAG member's fit produced, stored in the fit record.
-#[derive(Debug, Clone, Serialize)]
+/// What one SWAG member's fit produced, stored in the fit record (the Gaussian travels apart:
+/// see [`crate::fit::UnitPart::SwagMember`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SwagMemberFit {
     /// The MAP training run.
     pub map: PointFit,
@@ -535,6 +536,15 @@ pub fn fit_swag_member(
     })
 }
 
+/// The fit of members run apart (by [`fit_swag_member`], in member order): the fit
+/// [`fit_swag`] gives on the same arguments.
+pub fn assemble(members: Vec<SwagMemberFit>, opts: &SwagOptions) -> SwagFit {
+    SwagFit {
+        members,
+        options: opts.clone(),
+    }
+}
+
 /// Fits SWAG (one member) or MultiSWAG (members in parallel on rayon's pool).
 pub fn fit_swag(
     spec: &ModelSpec,
@@ -564,10 +574,7 @@ pub fn fit_swag(
         progress.finish();
         fits
     };
-    Ok(SwagFit {
-        members,
-        options: opts.clone(),
-    })
+    Ok(assemble(members, opts))
 }
 
 #[cfg(test)]
