@@ -1,9 +1,11 @@
-//! Data: reading typed tables (CSV, whitespace, Parquet), the schema that encodes them,
+//! Data: reading typed tables (CSV, whitespace, Parquet, NumPy .npy), the schema that encodes them,
 //! validation, standardisation and splits.
 //! First stop of the flow: data file → `Table` → `Dataset` → model.
 
 mod caveats;
 mod dataset;
+pub mod image;
+pub mod npy;
 pub mod parquet;
 mod read;
 pub mod schema;

@@ -790,6 +790,12 @@ impl Schema {
             feature_names: names,
             target_names: self.targets.iter().map(|t| t.name.clone()).collect(),
             source: table.source.clone(),
+            input_shape: None,
+        };
+        // Pixel columns keep their shape only when they are exactly the features.
+        let data = match &table.input_shape {
+            Some(shape) => data.with_input_shape(shape)?,
+            None => data,
         };
         Ok((data, zeroed))
     }
