@@ -136,7 +136,7 @@ fn fortran_order_is_reordered_to_c_order() {
     assert!(a.fortran_order);
     assert_eq!(a.data, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
     // Three dimensions: element (i, j, k) of shape (2, 2, 2) sits at i + 2j + 4k.
-    let mut f = vec![0.0f64; 8];
+    let mut f = [0.0f64; 8];
     for i in 0..2 {
         for j in 0..2 {
             for k in 0..2 {
@@ -283,7 +283,8 @@ fn wrong_label_shapes_and_bad_values_name_the_file() {
 fn every_malformed_file_is_a_typed_error() {
     let good = npy(1, "<f8", false, &[2], &[0u8; 16]);
     assert!(parse_npy("g.npy", &good).is_ok());
-    let cases: Vec<(&str, Vec<u8>, fn(&NpyProblem) -> bool)> = vec![
+    type Case = (&'static str, Vec<u8>, fn(&NpyProblem) -> bool);
+    let cases: Vec<Case> = vec![
         ("empty", vec![], |p| {
             matches!(p, NpyProblem::TruncatedHeader { found: 0, .. })
         }),
