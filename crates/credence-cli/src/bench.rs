@@ -1,4 +1,4 @@
-//! `credence bench uci` and `credence bench grad`.
+//! `credence bench uci`, `grad`, `classify` and `nuts` (`shift` is in bench_shift.rs).
 
 use crate::bench_calibrate as calibrate_bench;
 use crate::cli::{BenchCommand, ClassifyArgs, GradArgs, NutsBenchArgs, UciArgs};
@@ -12,6 +12,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Uci(a) => uci(&a),
         BenchCommand::Grad(a) => grad(&a),
+        BenchCommand::Shift(a) => crate::bench_shift::shift(&a),
         BenchCommand::Classify(a) => classify(&a),
         BenchCommand::Nuts(a) => nuts(&a),
     }

@@ -87,7 +87,7 @@ pub struct DemoArgs {
 /// `credence fit`.
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// Training data: CSV with a header, Parquet (.parquet), or whitespace-separated columns.
+    /// Training data: CSV with a header, Parquet (.parquet), NumPy (.npy, N×D, N×H×W or N×C×H×W, with --labels), or whitespace-separated columns.
     #[arg(long)]
     pub data: PathBuf,
     /// Columns: target(s), features, dropped, categorical; missing values.
@@ -172,6 +172,12 @@ pub struct ColumnArgs {
     /// Cell texts read as missing, comma-separated (default: empty, NA, N/A, NaN, nan, null, NULL, None, ?).
     #[arg(long, value_delimiter = ',')]
     pub na_values: Option<Vec<String>>,
+    /// Labels of a NumPy features file (--data X.npy): a .npy of shape (N,) or (N, 1), read into the --target column.
+    #[arg(long, value_name = "FILE.npy")]
+    pub labels: Option<PathBuf>,
+    /// Shape of one example when the feature columns are pixels or a signal: C,H,W or C,W (columns channel-last); checked against the number of feature columns (.npy files carry their own).
+    #[arg(long, value_delimiter = ',', value_name = "C,H,W")]
+    pub input_shape: Option<Vec<usize>>,
 }
 
 /// How a table is checked against a saved model's schema.
@@ -248,6 +254,8 @@ pub enum BenchCommand {
     Uci(Box<UciArgs>),
     /// Time the full-batch gradient of the grad_bench task (small, big, boston; f64 and f32).
     Grad(GradArgs),
+    /// Uncertainty under shift (Ovadia et al. 2019) on images: accuracy, NLL, Brier and ECE on rotated test images, OOD AUROC on held-out classes.
+    Shift(ShiftArgs),
     /// Calibration and OOD detection on a classification CSV (seeded stratified split).
     Classify(ClassifyArgs),
     /// NUTS sampling efficiency (ESS per second) on one UCI split, optionally beside NumPyro.
@@ -269,6 +277,54 @@ pub struct GradArgs {
     /// Timed repeats per case; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `credence bench shift`.
+#[derive(Debug, Args)]
+pub struct ShiftArgs {
+    /// Images: a CSV of pixel columns and a label column (default: the bundled 8×8 digits), or a NumPy features file with --labels.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Labels of a NumPy features file (--data X.npy).
+    #[arg(long, value_name = "FILE.npy")]
+    pub labels: Option<PathBuf>,
+    /// Label column of a CSV.
+    #[arg(long, default_value = "label")]
+    pub target: String,
+    /// Shape of one image in a CSV: C,H,W (pixel columns channel-last; default: a square single-channel image).
+    #[arg(long, value_delimiter = ',', value_name = "C,H,W")]
+    pub input_shape: Option<Vec<usize>>,
+    /// Methods, comma-separated: mle, map, ensemble, laplace-ll (last layer), laplace-kfac, mc-dropout, vi, or any other inference method.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "mle,map,ensemble,laplace-ll,laplace-kfac,mc-dropout,vi"
+    )]
+    pub methods: Vec<String>,
+    /// Networks, comma-separated: mlp.
+    #[arg(long, value_delimiter = ',', default_value = "mlp")]
+    pub network: Vec<String>,
+    /// Rotation angles in degrees, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,15,30,45,60,90")]
+    pub angles: Vec<f64>,
+    /// Classes with a label ≥ this are held out of training and scored as out of distribution (none: train on every class).
+    #[arg(long, default_value = "8")]
+    pub ood_from: String,
+    /// Share of the in-distribution rows held out for testing, stratified by class.
+    #[arg(long, default_value_t = 0.3)]
+    pub test_fraction: f64,
+    /// Config file (model, training, priors, inference settings).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Seed of the split, the fits and the predictions.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write the plot (accuracy and ECE against rotation) as SVG here.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

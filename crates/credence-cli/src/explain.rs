@@ -118,7 +118,7 @@ pub fn bayes(a: &BayesArgs) -> Result<()> {
 fn dataset(m: &ModelDataArgs) -> Result<(credence::config::Config, Dataset)> {
     let config = io::config(m.config.as_deref())?;
     let (so, read) = io::schema_options(&m.columns)?;
-    let table = io::table(&m.data, &read).context("reading the data")?;
+    let table = io::training_table(&m.data, &m.columns, &read).context("reading the data")?;
     let (_, enc) = credence::data::Schema::fit(&table, &so).context("choosing columns")?;
     io::print_notes(&enc.notes, false);
     let data = enc.data;

@@ -1,7 +1,7 @@
 //! Reading inputs and printing results for the commands.
 
 use crate::cli::{ApplyArgs, ColumnArgs};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use credence::config::Config;
 use credence::data::parquet::{table_columns, write_parquet};
 use credence::data::{
@@ -22,6 +22,39 @@ pub fn config(path: Option<&Path>) -> Result<Config> {
 pub fn table(path: &Path, read: &ReadOptions) -> Result<Table> {
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(read_table(&abs, read)?)
+}
+
+/// Reads the training table of `fit`, `prior-check` and `sensitivity`: a NumPy features file
+/// with `--labels`, or any table; `--input-shape` is recorded with it (checked against the
+/// feature columns when they are encoded).
+pub fn training_table(path: &Path, c: &ColumnArgs, read: &ReadOptions) -> Result<Table> {
+    let mut t = match &c.labels {
+        Some(labels) => {
+            if !credence::data::npy::is_npy(path) || !credence::data::npy::is_npy(labels) {
+                bail!(
+                    "--labels reads NumPy files: expected --data FILE.npy --labels FILE.npy, found {} and {}",
+                    path.display(),
+                    labels.display()
+                );
+            }
+            let [target] = c.target.as_slice() else {
+                bail!("--labels fills one target column; give one --target name");
+            };
+            let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            credence::data::npy::read_npy_table(&abs, Some(labels), target)?
+        }
+        None => table(path, read)?,
+    };
+    if let Some(shape) = &c.input_shape {
+        if let Some(own) = t.input_shape.as_ref().filter(|own| *own != shape) {
+            bail!(
+                "--input-shape {shape:?} differs from the shape {own:?} that {} carries",
+                path.display()
+            );
+        }
+        t.input_shape = Some(shape.clone());
+    }
+    Ok(t)
 }
 
 /// Read options from `--na-values`, or the given defaults.

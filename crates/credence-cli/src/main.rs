@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_calibrate;
+mod bench_shift;
 mod class_prior;
 mod cli;
 mod decide;

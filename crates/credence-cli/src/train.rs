@@ -40,7 +40,7 @@ pub fn fit(a: &FitArgs) -> Result<()> {
     let method = Method::parse(&method_name)?;
     let seed = a.seed.or(config.seed).unwrap_or(0);
     let (schema_opts, read) = io::schema_options(&a.columns)?;
-    let table = io::table(&a.data, &read).context("reading the data")?;
+    let table = io::training_table(&a.data, &a.columns, &read).context("reading the data")?;
     let bar = Bar::new(!a.output.json && !a.output.quiet);
     let opts = FitOptions {
         method,

@@ -27,6 +27,7 @@ fn predict_writes_columns_per_target() {
         feature_names: vec!["x0".into(), "x1".into()],
         target_names: vec!["a".into(), "b".into()],
         source: "two.csv".into(),
+        input_shape: None,
     };
     let cfg = Config::parse(
         "fast.toml",

@@ -87,5 +87,6 @@ pub fn table(source: &str, columns: Vec<PyColumn<'_>>, read: &ReadOptions) -> Py
         names,
         columns: cols,
         lines: (1..=rows).collect(),
+        input_shape: None,
     })
 }

@@ -17,6 +17,14 @@ pub enum Error {
         /// What was expected and what was found.
         message: String,
     },
+    /// A NumPy `.npy` file is malformed or holds what cannot be read.
+    #[error("{file}: {problem}")]
+    Npy {
+        /// The file.
+        file: String,
+        /// What is wrong and what was expected.
+        problem: crate::data::npy::NpyProblem,
+    },
     /// A configuration or prior file is invalid.
     #[error("{file}: {message}")]
     Config {

@@ -391,10 +391,13 @@ pub(crate) fn fit_inner_plan(
     } else {
         Task::Regression
     };
-    if opts.strict_columns {
+    // Images keep their constant pixels (a border that is always blank): dropping a column
+    // would break the shape.
+    let strict = opts.strict_columns && data.input_shape.is_none();
+    if strict {
         data.check_not_constant()?;
     }
-    let constant = if opts.strict_columns {
+    let constant = if strict {
         ConstantColumn::Error
     } else {
         ConstantColumn::Keep

@@ -41,6 +41,7 @@ fn two_targets(rows: usize, seed: u64) -> Dataset {
         feature_names: vec!["x0".into(), "x1".into()],
         target_names: vec!["a".into(), "b".into()],
         source: "<two targets>".into(),
+        input_shape: None,
     }
 }
 

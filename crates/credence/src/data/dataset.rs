@@ -35,6 +35,10 @@ pub struct Dataset {
     pub target_names: Vec<String>,
     /// Source file, for messages.
     pub source: String,
+    /// Shape of one example when the features are pixels or a signal: `[channels, height,
+    /// width]` or `[channels, width]`, the values of a row stored channel-last (NHWC); `None`
+    /// for plain tables. Networks with convolutions read it; the MLP ignores it.
+    pub input_shape: Option<Vec<usize>>,
 }
 
 impl Dataset {
@@ -89,6 +93,11 @@ impl Dataset {
             feature_names: features.iter().map(|&c| table.names[c].clone()).collect(),
             target_names: vec![table.names[target].clone()],
             source: table.source.clone(),
+            // A shape describes all of a table's pixel columns, not a selection of them.
+            input_shape: table
+                .input_shape
+                .clone()
+                .filter(|s| s.iter().product::<usize>() == features.len()),
         })
     }
 
@@ -112,6 +121,7 @@ impl Dataset {
             feature_names: (0..features).map(|i| format!("x{i}")).collect(),
             target_names: vec!["y".into()],
             source: "<memory>".into(),
+            input_shape: None,
         })
     }
 
@@ -141,7 +151,16 @@ impl Dataset {
             feature_names: self.feature_names.clone(),
             target_names: self.target_names.clone(),
             source: self.source.clone(),
+            input_shape: self.input_shape.clone(),
         }
+    }
+
+    /// The same dataset with an input shape (`[channels, height, width]` or `[channels,
+    /// width]`), checked against the number of features (values channel-last per row).
+    pub fn with_input_shape(mut self, shape: &[usize]) -> Result<Self> {
+        super::npy::check_input_shape(&self.source, shape, self.features)?;
+        self.input_shape = Some(shape.to_vec());
+        Ok(self)
     }
 
     /// Number of target columns (`y` holds `rows × targets()` values).

@@ -1,10 +1,12 @@
-//! Data: reading typed tables (CSV, whitespace, Parquet), the schema that encodes them,
+//! Data: reading typed tables (CSV, whitespace, Parquet, NumPy .npy), the schema that encodes them,
 //! validation, standardisation and splits.
 //! First stop of the flow: data file → `Table` → `Dataset` → model.
 
 mod caveats;
 mod dataset;
 mod guard;
+pub mod image;
+pub mod npy;
 pub mod parquet;
 mod read;
 pub mod schema;

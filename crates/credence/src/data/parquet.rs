@@ -272,6 +272,7 @@ pub fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Table> {
         names,
         columns: builders.into_iter().map(Builder::finish).collect(),
         lines: (1..=rows).collect(),
+        input_shape: None,
     })
 }
 

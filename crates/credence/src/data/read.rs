@@ -142,6 +142,7 @@ fn typed_table(
         names,
         columns,
         lines,
+        input_shape: None,
     })
 }
 
@@ -279,11 +280,14 @@ pub fn is_parquet(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
 }
 
-/// Reads a table: Parquet by extension, else CSV (header, commas) or whitespace format chosen
-/// from the content.
+/// Reads a table: Parquet or NumPy `.npy` (features only, as `pixel_*` columns) by extension,
+/// else CSV (header, commas) or whitespace format chosen from the content.
 pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
     if is_parquet(path) {
         return super::parquet::read_parquet(path, opts);
+    }
+    if super::npy::is_npy(path) {
+        return super::npy::read_npy_table(path, None, "label");
     }
     let text = read_to_string(path)?;
     let file = path.display().to_string();

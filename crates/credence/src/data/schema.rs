@@ -373,7 +373,9 @@ impl Schema {
                 .filter(|&r| !col.is_missing(r))
                 .collect();
             let distinct = sorted_levels(col, &present).len();
-            if distinct <= 1 {
+            // Pixels of an image stay even when constant (a blank border): the shape needs them.
+            let pixel = table.input_shape.is_some() && distinct == 1;
+            if distinct <= 1 && !pixel {
                 let what = present
                     .first()
                     .and_then(|&r| col.cell_text(r))
@@ -790,6 +792,12 @@ impl Schema {
             feature_names: names,
             target_names: self.targets.iter().map(|t| t.name.clone()).collect(),
             source: table.source.clone(),
+            input_shape: None,
+        };
+        // Pixel columns keep their shape only when they are exactly the features.
+        let data = match &table.input_shape {
+            Some(shape) => data.with_input_shape(shape)?,
+            None => data,
         };
         Ok((data, zeroed))
     }

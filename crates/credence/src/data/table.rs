@@ -88,6 +88,9 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// 1-based line number in the source file of each row (for Parquet: the 1-based row).
     pub lines: Vec<usize>,
+    /// Shape of one example when the columns are pixels or a signal (`[channels, height,
+    /// width]` or `[channels, width]`, values channel-last); `None` for plain tables.
+    pub input_shape: Option<Vec<usize>>,
 }
 
 impl Table {
@@ -190,6 +193,7 @@ impl Table {
             names: self.names.clone(),
             columns: self.columns.iter().map(|c| c.take(rows)).collect(),
             lines: rows.iter().map(|&r| self.lines[r]).collect(),
+            input_shape: self.input_shape.clone(),
         }
     }
 }

@@ -1,0 +1,165 @@
+//! Images end to end: `fit --data X.npy --labels y.npy`, `predict --data X.npy`, the errors of
+//! a bad pairing and a wrong `--input-shape`, and a small `bench shift`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn credence(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_credence"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = credence(args);
+    assert!(
+        o.status.success(),
+        "credence {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fails(args: &[&str]) -> String {
+    let o = credence(args);
+    assert!(!o.status.success(), "credence {args:?} succeeded");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn digits() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/classification/digits.csv")
+}
+
+/// A version 1.0 `.npy` file of `descr` with `shape` and raw little-endian `data`.
+fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let tuple = if shape.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((h.len() as u16).to_le_bytes());
+    out.extend(h.as_bytes());
+    out.extend(data);
+    out
+}
+
+/// The first `rows` digits as `rows×8×8` u1 images and i8 labels.
+fn digit_files(dir: &Path, rows: usize) -> (String, String) {
+    let text = std::fs::read_to_string(digits()).unwrap();
+    let (mut px, mut labels) = (Vec::new(), Vec::new());
+    for line in text.lines().skip(1).take(rows) {
+        let cells: Vec<f64> = line.split(',').map(|c| c.parse().unwrap()).collect();
+        px.extend(cells[..64].iter().map(|v| *v as u8));
+        labels.extend((cells[64] as i64).to_le_bytes());
+    }
+    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+    std::fs::write(&x, npy("|u1", &[rows, 8, 8], &px)).unwrap();
+    std::fs::write(&y, npy("<i8", &[rows], &labels)).unwrap();
+    (x.display().to_string(), y.display().to_string())
+}
+
+#[test]
+fn fit_and_predict_from_numpy_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = digit_files(dir.path(), 300);
+    let cfg = dir.path().join("fast.toml");
+    std::fs::write(&cfg, "[model]\nhidden = [16]\n[training]\nepochs = 30\n").unwrap();
+    let model = dir.path().join("m");
+    let (cfg, model) = (cfg.display().to_string(), model.display().to_string());
+    ok(&[
+        "fit", "--data", &x, "--labels", &y, "--target", "label", "--method", "map", "--config",
+        &cfg, "--out", &model, "--quiet",
+    ]);
+    let out = ok(&["predict", "--model", &model, "--data", &x]);
+    assert_eq!(out.lines().count(), 301, "a header and one line per image");
+    // Labels need NumPy features; a wrong --input-shape names both counts.
+    let m = fails(&[
+        "fit",
+        "--data",
+        &digits().display().to_string(),
+        "--labels",
+        &y,
+        "--target",
+        "label",
+        "--out",
+        &model,
+    ]);
+    assert!(m.contains("--labels reads NumPy files"), "{m}");
+    let m = fails(&[
+        "fit",
+        "--data",
+        &digits().display().to_string(),
+        "--target",
+        "label",
+        "--input-shape",
+        "1,8,9",
+        "--config",
+        &cfg,
+        "--out",
+        &model,
+    ]);
+    assert!(
+        m.contains("1×8×9 = 72") && m.contains("64 feature columns"),
+        "{m}"
+    );
+    // A damaged file is named with what was expected.
+    std::fs::write(&x, b"\x93NUMPY\x01\x00\x05").unwrap();
+    let m = fails(&[
+        "fit", "--data", &x, "--labels", &y, "--target", "label", "--out", &model,
+    ]);
+    assert!(
+        m.contains("x.npy") && m.contains("ends inside its header"),
+        "{m}"
+    );
+}
+
+#[test]
+fn bench_shift_runs_a_small_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("fast.toml");
+    std::fs::write(&cfg, "[model]\nhidden = [16]\n[training]\nepochs = 30\n").unwrap();
+    let plot = dir.path().join("shift.svg");
+    let out = ok(&[
+        "bench",
+        "shift",
+        "--methods",
+        "mle,mc-dropout",
+        "--angles",
+        "0,90",
+        "--config",
+        &cfg.display().to_string(),
+        "--plot",
+        &plot.display().to_string(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let runs = v.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for r in runs {
+        let rot = r["rotations"].as_array().unwrap();
+        let acc = |i: usize| rot[i]["accuracy"].as_f64().unwrap();
+        // Eight classes: well above chance upright, far worse turned by 90°.
+        assert!(acc(0) > 0.8 && acc(1) < acc(0) - 0.2, "{r}");
+        assert!(r["auroc_entropy"].as_f64().unwrap() > 0.5, "{r}");
+    }
+    assert!(
+        runs[0]["auroc_mi"].is_null(),
+        "MLE has no mutual information"
+    );
+    assert!(runs[1]["auroc_mi"].as_f64().is_some());
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("ECE"),
+        "the plot has both panels"
+    );
+    let m = fails(&["bench", "shift", "--methods", "laplace-diag"]);
+    assert!(m.contains("laplace-ll, laplace-kfac"), "{m}");
+}
