@@ -150,7 +150,7 @@ impl Cnn {
                 )))
             }
         };
-        if shape.size() == 0 {
+        if spec.input.contains(&0) {
             return Err(Error::Invalid(format!(
                 "input shape {:?}: every dimension must be at least 1",
                 spec.input
