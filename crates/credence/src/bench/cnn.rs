@@ -138,7 +138,7 @@ impl LeNet {
                 ("f32 loss", loss_f32, EXPECTED_LOSS),
                 ("f32 grad_norm2", grad_norm2_f32, EXPECTED_GRAD_NORM2),
             ] {
-                if !((got / want - 1.0).abs() < 1e-5) {
+                if (got / want - 1.0).abs().is_nan() || (got / want - 1.0).abs() >= 1e-5 {
                     return Err(Error::Numeric(format!(
                         "CNN benchmark check failed: {what} = {got:.6e}, the peer's value is {want:.6e} (must agree to 5 digits)"
                     )));
