@@ -22,7 +22,10 @@ fn grad(a: &GradArgs) -> Result<()> {
     use credence::bench::grad::{cpu_name, run_case, GradCase};
     let isa = credence::nn::Isa::detect();
     let mut out = serde_json::Map::new();
-    if !a.output.json {
+    let default_cases = if a.cnn { "" } else { "small,big,boston" };
+    let cases = a.cases.as_deref().unwrap_or(default_cases);
+    let mlp = cases.split(',').any(|s| !s.trim().is_empty());
+    if !a.output.json && mlp {
         println!(
             "gradient of U(θ) = Σ(y − f)²/(2σ²) + Σθ²/(2τ²), σ = 0.5, τ = 1 — CPU {}, kernels {}, {} threads",
             cpu_name(),
@@ -34,7 +37,7 @@ fn grad(a: &GradArgs) -> Result<()> {
             "case", "f64 µs", "f64 1-thr µs", "f32 µs", "U(θ₀)", "expected", "‖∇U‖²", "expected"
         );
     }
-    for name in a.cases.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for name in cases.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let case = match name {
             "small" => GradCase::small(),
             "big" => GradCase::big(),
@@ -74,6 +77,9 @@ fn grad(a: &GradArgs) -> Result<()> {
         }
         out.insert(name.to_string(), serde_json::to_value(&r)?);
     }
+    if a.cnn {
+        out.insert("cnn".into(), cnn(a)?);
+    }
     out.insert("cpu".into(), cpu_name().into());
     out.insert("isa".into(), isa.name().into());
     out.insert("threads".into(), rayon_threads().into());
@@ -81,6 +87,38 @@ fn grad(a: &GradArgs) -> Result<()> {
         println!("{}", serde_json::Value::Object(out));
     }
     Ok(())
+}
+
+/// `bench grad --cnn`: the LeNet gradient of `../shared/peers/cnn_bench`, its check values
+/// (the command fails when they disagree with the peer's in the fifth digit) and timings.
+fn cnn(a: &GradArgs) -> Result<serde_json::Value> {
+    use credence::bench::cnn::{LeNet, EXPECTED_GRAD_NORM2, EXPECTED_LOSS, ROWS};
+    let case = LeNet::new(ROWS);
+    let r = case
+        .run(a.cnn_iters.max(1), a.repeats.max(1))
+        .context("running the CNN benchmark")?;
+    if !a.output.json {
+        println!(
+            "CNN (LeNet, 256 × 28×28, summed softmax cross-entropy) — CPU {}, kernels {}, {} threads",
+            credence::bench::grad::cpu_name(),
+            credence::nn::Isa::detect().name(),
+            rayon_threads()
+        );
+        println!(
+            "  loss {:.6e} (f32 {:.6e}, expected {:.6e}); ‖∇‖² {:.6e} (f32 {:.6e}, expected {:.6e})",
+            r.loss, r.loss_f32, EXPECTED_LOSS, r.grad_norm2, r.grad_norm2_f32, EXPECTED_GRAD_NORM2
+        );
+        println!(
+            "  µs per gradient: f32 {:.0} (1 thread) / {:.0} ({} threads); f64 {:.0} (1 thread) / {:.0} ({} threads)",
+            r.f32_1t_us,
+            r.f32_us,
+            rayon_threads(),
+            r.f64_1t_us,
+            r.f64_us,
+            rayon_threads()
+        );
+    }
+    Ok(serde_json::to_value(&r)?)
 }
 
 fn classify(a: &ClassifyArgs) -> Result<()> {

@@ -268,9 +268,16 @@ pub struct GradArgs {
     /// bostonHousing folder in the UCI format (default: data/bostonHousing, if present).
     #[arg(long)]
     pub boston: Option<PathBuf>,
-    /// Cases to run (comma-separated: small, big, boston).
-    #[arg(long, default_value = "small,big,boston")]
-    pub cases: String,
+    /// Cases to run (comma-separated: small, big, boston; default all three, or none with --cnn).
+    #[arg(long)]
+    pub cases: Option<String>,
+    /// Also run the LeNet CNN gradient benchmark of `../shared/peers/cnn_bench` (alone unless
+    /// --cases names MLP cases too).
+    #[arg(long)]
+    pub cnn: bool,
+    /// Timed gradients per repeat of the CNN benchmark.
+    #[arg(long, default_value_t = 20)]
+    pub cnn_iters: usize,
     /// Multiplies the number of timed gradients (1: the peer script's 3000 small, 200 big).
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,

@@ -2,6 +2,7 @@
 //! with reusable workspaces. Sits between the model (which adds likelihood and prior) and data.
 
 mod activation;
+pub mod conv;
 /// Scalar activation helpers shared with likelihoods.
 pub mod activation_fns {
     pub use super::activation::{sigmoid, softplus};
@@ -13,6 +14,7 @@ mod mlp;
 pub mod simd;
 
 pub use activation::Activation;
+pub use conv::{Cnn, CnnSpec, CnnWorkspace, LayerSpec};
 pub use layout::{GroupKind, ParamGroup, ParamLayout};
 pub use mlp::{Mlp, RowObjective, RowObjectivePar, Workspace, FUSED_PAR_MIN};
 pub use simd::{Isa, Real};
