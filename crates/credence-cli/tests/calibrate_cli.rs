@@ -1,28 +1,9 @@
 //! `fit --calibrate`, `predict --interval` and `evaluate`'s coverage lines end to end.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn credence(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_credence"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = credence(args);
-    assert!(
-        o.status.success(),
-        "credence {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{credence, ok, repo};
 
 /// The bundled yacht data as CSV; returns (all rows, the first `split` rows, the rest).
 fn yacht(dir: &Path, split: usize) -> (String, String, String) {

@@ -2,39 +2,19 @@
 //! non-zero exit for each kind of bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn credence(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_credence"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = credence(args);
-    assert!(
-        o.status.success(),
-        "credence {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::{credence, ok, repo};
 
 fn fails(args: &[&str], expect: &[&str]) {
-    let o = credence(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "credence {args:?} should fail");
+    let err = common::fails(args);
     for e in expect {
         assert!(
             err.contains(e),
             "credence {args:?}: stderr lacks '{e}':\n{err}"
         );
     }
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A CSV version of the bundled yacht data (6 features and the target `resistance`).

@@ -1,42 +1,8 @@
 //! End-to-end tests of `credence elicit`: quantiles, mean and sd, mode and range, past data,
 //! the written block read back by the config parser, the plot, and every bad-input message.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn credence(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_credence"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = credence(args);
-    assert!(
-        o.status.success(),
-        "credence {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn fails(args: &[&str]) -> String {
-    let o = credence(args);
-    assert!(!o.status.success(), "credence {args:?} succeeded");
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "a clean error exit, not a panic: {args:?}"
-    );
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{credence, fails, ok, repo};
 
 fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out.lines().last().unwrap()).unwrap()

@@ -1,32 +1,7 @@
 //! End-to-end tests of `credence bayes`, `prior-check`, `sensitivity` and `curve`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn credence(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_credence"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = credence(args);
-    assert!(
-        o.status.success(),
-        "credence {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn path(rel: &str) -> String {
-    repo().join(rel).display().to_string()
-}
+mod common;
+use common::{credence, ok, path, repo};
 
 #[test]
 fn bayes_prints_table_json_and_plot() {

@@ -2,30 +2,9 @@
 //! a bad pairing and a wrong `--input-shape`, and a small `bench shift`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn credence(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_credence"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = credence(args);
-    assert!(
-        o.status.success(),
-        "credence {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn fails(args: &[&str]) -> String {
-    let o = credence(args);
-    assert!(!o.status.success(), "credence {args:?} succeeded");
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{fails, ok};
 
 fn digits() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/classification/digits.csv")
