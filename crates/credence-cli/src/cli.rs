@@ -223,9 +223,12 @@ pub struct EvaluateArgs {
     /// Folder written by `credence fit`.
     #[arg(long)]
     pub model: PathBuf,
-    /// Data with the model's feature columns and its target column.
+    /// Data with the model's feature columns and its target column (or a NumPy features file with --labels).
     #[arg(long)]
     pub data: PathBuf,
+    /// NumPy labels (.npy, shape N or N×1) for a NumPy --data file: they fill the model's target column.
+    #[arg(long, value_name = "FILE.npy")]
+    pub labels: Option<PathBuf>,
     /// Schema checks.
     #[command(flatten)]
     pub apply: ApplyArgs,

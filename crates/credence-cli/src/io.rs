@@ -101,9 +101,48 @@ pub fn model_data(
     with_target: bool,
     quiet: bool,
 ) -> Result<credence::data::schema::Encoded> {
+    model_data_labelled(record, path, None, apply, with_target, quiet)
+}
+
+/// [`model_data`] with NumPy labels (`--labels FILE.npy`) filling the model's one target column
+/// of a NumPy features file.
+pub fn model_data_labelled(
+    record: &FitRecord,
+    path: &Path,
+    labels: Option<&Path>,
+    apply: &ApplyArgs,
+    with_target: bool,
+    quiet: bool,
+) -> Result<credence::data::schema::Encoded> {
     let na = record.schema.as_ref().map(|s| s.na_values.as_slice());
     let read = read_options(apply.na_values.as_ref(), na);
-    let t = table(path, &read).context("reading the data")?;
+    let t = match labels {
+        None => table(path, &read).context("reading the data")?,
+        Some(labels) => {
+            if !credence::data::npy::is_npy(path) || !credence::data::npy::is_npy(labels) {
+                bail!(
+                    "--labels reads NumPy files: expected --data FILE.npy --labels FILE.npy, found {} and {}",
+                    path.display(),
+                    labels.display()
+                );
+            }
+            let targets: Vec<&str> = record
+                .schema
+                .as_ref()
+                .map(|s| s.targets.iter().map(|t| t.name.as_str()).collect())
+                .unwrap_or_default();
+            let [target] = targets.as_slice() else {
+                bail!(
+                    "--labels fills one target column, but the model has {} ({})",
+                    targets.len(),
+                    targets.join(", ")
+                );
+            };
+            let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            credence::data::npy::read_npy_table(&abs, Some(labels), target)
+                .context("reading the data")?
+        }
+    };
     let unknown = UnknownLevel::parse(&apply.unknown_level).context("--unknown-level")?;
     let enc = record
         .encode(&t, with_target, unknown)

@@ -378,7 +378,15 @@ fn csv_of(columns: &[(String, OutColumn)]) -> String {
 /// `credence evaluate`.
 pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
     let model = load(&a.model)?;
-    let data = io::model_data(&model.record, &a.data, &a.apply, true, a.output.json)?.data;
+    let data = io::model_data_labelled(
+        &model.record,
+        &a.data,
+        a.labels.as_deref(),
+        &a.apply,
+        true,
+        a.output.json,
+    )?
+    .data;
     if data.rows == 0 {
         bail!("no rows to evaluate");
     }

@@ -59,6 +59,21 @@ fn fit_and_predict_from_numpy_files() {
     ]);
     let out = ok(&["predict", "--model", &model, "--data", &x]);
     assert_eq!(out.lines().count(), 301, "a header and one line per image");
+    // Evaluate reads the same pair (integer labels: a regression on the digit value here).
+    let out = ok(&[
+        "evaluate", "--model", &model, "--data", &x, "--labels", &y, "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(v["rows"].as_u64(), Some(300), "{v}");
+    assert!(
+        v["metrics"]["log_lik"].as_f64().is_some_and(f64::is_finite),
+        "{v}"
+    );
+    let m = fails(&["evaluate", "--model", &model, "--data", &x]);
+    assert!(
+        m.contains("label"),
+        "without labels the target column is missing: {m}"
+    );
     // Labels need NumPy features; a wrong --input-shape names both counts.
     let m = fails(&[
         "fit",
