@@ -30,18 +30,10 @@ pub fn table(path: &Path, read: &ReadOptions) -> Result<Table> {
 pub fn training_table(path: &Path, c: &ColumnArgs, read: &ReadOptions) -> Result<Table> {
     let mut t = match &c.labels {
         Some(labels) => {
-            if !credence::data::npy::is_npy(path) || !credence::data::npy::is_npy(labels) {
-                bail!(
-                    "--labels reads NumPy files: expected --data FILE.npy --labels FILE.npy, found {} and {}",
-                    path.display(),
-                    labels.display()
-                );
-            }
             let [target] = c.target.as_slice() else {
                 bail!("--labels fills one target column; give one --target name");
             };
-            let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-            credence::data::npy::read_npy_table(&abs, Some(labels), target)?
+            npy_pair(path, labels, target)?
         }
         None => table(path, read)?,
     };
@@ -55,6 +47,24 @@ pub fn training_table(path: &Path, c: &ColumnArgs, read: &ReadOptions) -> Result
         t.input_shape = Some(shape.clone());
     }
     Ok(t)
+}
+
+/// A NumPy features file and its labels file (`--data X.npy --labels y.npy`), the labels as the
+/// column `target`.
+fn npy_pair(path: &Path, labels: &Path, target: &str) -> Result<Table> {
+    if !credence::data::npy::is_npy(path) || !credence::data::npy::is_npy(labels) {
+        bail!(
+            "--labels reads NumPy files: expected --data FILE.npy --labels FILE.npy, found {} and {}",
+            path.display(),
+            labels.display()
+        );
+    }
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(credence::data::npy::read_npy_table(
+        &abs,
+        Some(labels),
+        target,
+    )?)
 }
 
 /// Read options from `--na-values`, or the given defaults.
@@ -119,13 +129,6 @@ pub fn model_data_labelled(
     let t = match labels {
         None => table(path, &read).context("reading the data")?,
         Some(labels) => {
-            if !credence::data::npy::is_npy(path) || !credence::data::npy::is_npy(labels) {
-                bail!(
-                    "--labels reads NumPy files: expected --data FILE.npy --labels FILE.npy, found {} and {}",
-                    path.display(),
-                    labels.display()
-                );
-            }
             let targets: Vec<&str> = record
                 .schema
                 .as_ref()
@@ -138,9 +141,7 @@ pub fn model_data_labelled(
                     targets.join(", ")
                 );
             };
-            let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-            credence::data::npy::read_npy_table(&abs, Some(labels), target)
-                .context("reading the data")?
+            npy_pair(path, labels, target).context("reading the data")?
         }
     };
     let unknown = UnknownLevel::parse(&apply.unknown_level).context("--unknown-level")?;
