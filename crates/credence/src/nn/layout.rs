@@ -33,6 +33,18 @@ pub struct ParamGroup {
 }
 
 impl ParamGroup {
+    /// The noise group: one log σ at `start`, after the network's parameters.
+    pub fn noise(start: usize) -> Self {
+        ParamGroup {
+            name: "noise".into(),
+            kind: GroupKind::Noise,
+            layer: 0,
+            fan_in: 0,
+            start,
+            end: start + 1,
+        }
+    }
+
     /// The index range in the flat vector.
     pub fn range(&self) -> Range<usize> {
         self.start..self.end
@@ -83,14 +95,7 @@ impl ParamLayout {
             at += o;
         }
         if noise {
-            groups.push(ParamGroup {
-                name: "noise".into(),
-                kind: GroupKind::Noise,
-                layer: 0,
-                fan_in: 0,
-                start: at,
-                end: at + 1,
-            });
+            groups.push(ParamGroup::noise(at));
         }
         ParamLayout { groups }
     }

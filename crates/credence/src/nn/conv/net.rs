@@ -419,14 +419,7 @@ impl Cnn {
             });
         }
         if noise {
-            groups.push(ParamGroup {
-                name: "noise".into(),
-                kind: GroupKind::Noise,
-                layer: 0,
-                fan_in: 0,
-                start: self.dim,
-                end: self.dim + 1,
-            });
+            groups.push(ParamGroup::noise(self.dim));
         }
         ParamLayout { groups }
     }
