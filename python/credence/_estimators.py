@@ -59,6 +59,8 @@ class _BayesianEstimator(BaseEstimator):
         method: Optional[str] = None,
         hidden: Optional[Sequence[int]] = None,
         activation: Optional[str] = None,
+        layers: Optional[Sequence[Any]] = None,
+        input_shape: Optional[Sequence[int]] = None,
         likelihood: Optional[Union[str, Dict[str, Any]]] = None,
         priors: Optional[Sequence[Any]] = None,
         config: ConfigLike = None,
@@ -73,6 +75,8 @@ class _BayesianEstimator(BaseEstimator):
         self.method = method
         self.hidden = hidden
         self.activation = activation
+        self.layers = layers
+        self.input_shape = input_shape
         self.likelihood = likelihood
         self.priors = priors
         self.config = config
@@ -99,6 +103,11 @@ class _BayesianEstimator(BaseEstimator):
             model["hidden"] = [int(self.hidden)] if np.isscalar(self.hidden) else [int(h) for h in self.hidden]
         if self.activation is not None:
             model["activation"] = self.activation
+        if self.layers is not None:
+            model["layers"] = [dict(l) if isinstance(l, dict) else str(l) for l in self.layers]
+        shape = self.input_shape if self.input_shape is not None else getattr(self, "_image_shape_", None)
+        if shape is not None and (self.input_shape is not None or self.layers is not None):
+            model["input_shape"] = [int(d) for d in shape]
         lik = self.likelihood
         if lik is None and self._classifier and "likelihood" not in (base.get("model") or {}):
             lik = "categorical"
@@ -176,6 +185,7 @@ class _BayesianEstimator(BaseEstimator):
     # --- fitting ----------------------------------------------------------------------
     def _table(self, X: Any, y: Any, reset: bool) -> Tuple[str, list, List[str], Any]:
         """(source, feature columns, their names, y) with scikit-learn's checks."""
+        X = self._flatten_images(X, reset)
         if is_dataframe(X):
             validate_data(self, X, skip_check_array=True, reset=reset)
             if reset and y is None:
@@ -209,6 +219,27 @@ class _BayesianEstimator(BaseEstimator):
         if X.dtype != object:
             X = np.asarray(X, dtype=np.float64)
         return "array", array_columns(X, names), names, y
+
+    def _flatten_images(self, X: Any, reset: bool) -> Any:
+        """An image array ``N×H×W`` or ``N×C×H×W`` (NumPy's and PyTorch's layout) as ``N×(H·W·C)``
+        pixel columns, channel-last (the engine's NHWC layout, as ``credence fit --data X.npy``
+        reads it); the image shape ``[C, H, W]`` is kept for ``layers``. Other input unchanged."""
+        if is_dataframe(X) or not hasattr(X, "ndim") or X.ndim not in (3, 4):
+            if reset:
+                self._image_shape_ = None
+            return X
+        a = np.asarray(X)
+        if a.ndim == 3:
+            a = a[:, None, :, :]
+        shape = [int(a.shape[1]), int(a.shape[2]), int(a.shape[3])]
+        if reset:
+            self._image_shape_ = shape
+        elif getattr(self, "_image_shape_", None) != shape:
+            raise ValueError(
+                f"X has images of shape {shape} (channels, height, width) but the model was "
+                f"fitted on {getattr(self, '_image_shape_', None) or 'a 2-D feature matrix'}"
+            )
+        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).reshape(a.shape[0], -1)
 
     def _fit_columns(self, source: str, cols: list, names: List[str], targets: List[str]) -> "Model":
         options = self._options(targets, source, names)
@@ -293,7 +324,10 @@ class BayesianRegressor(RegressorMixin, _BayesianEstimator):
     """A Bayesian neural-network regressor (the Credence core).
 
     Parameters: ``method`` (any of ``credence.METHODS``; default: the config's, else ``map``),
-    ``hidden`` (layer widths), ``activation``, ``likelihood`` (``gaussian``,
+    ``hidden`` (layer widths), ``activation``, ``layers`` (a convolutional network instead of
+    ``hidden``, as the config's ``[model] layers``: e.g. ``[{"conv2d": {"out": 8, "kernel": 3}},
+    {"pool": "max2"}, {"dense": 32}]``) with ``input_shape`` (``[channels, height, width]``;
+    taken from ``X`` when it is an ``N×H×W`` or ``N×C×H×W`` image array), ``likelihood`` (``gaussian``,
     ``heteroscedastic``, ``student-t``, ``poisson`` or a config table), ``priors`` (a list of
     ``credence.Prior``), ``config`` (a dict written as the TOML config file, or its path),
     ``seed``, ``missing`` (``error``, ``drop`` or ``impute``), ``categorical`` (numeric columns

@@ -356,7 +356,7 @@ fn credence_nuts(a: &NutsBenchArgs, seed: u64) -> Result<EssRun> {
             })
             .collect()
     };
-    let nd = spec.mlp.dim();
+    let nd = spec.net.dim();
     let tau = by_chain(&mut |t| (-2.0 * t[nd]).exp());
     let std_train = rec.standardizer.transform(&train)?;
     let priors = rec
@@ -373,7 +373,7 @@ fn credence_nuts(a: &NutsBenchArgs, seed: u64) -> Result<EssRun> {
     let mut ess_pred = f64::INFINITY;
     for i in 0..k {
         let row = &xt[i * test.features..(i + 1) * test.features];
-        let f = by_chain(&mut |t| spec.mlp.predict(t, row, 1)[0]);
+        let f = by_chain(&mut |t| spec.net.predict(t, row, 1)[0]);
         ess_pred = ess_pred.min(ess(&f));
     }
     let credence::Predictive::Regression(p) = model.predict(&test, seed)? else {

@@ -314,8 +314,8 @@ pub struct ShiftArgs {
         default_value = "mle,map,ensemble,laplace-ll,laplace-kfac,mc-dropout,vi"
     )]
     pub methods: Vec<String>,
-    /// Networks, comma-separated: mlp.
-    #[arg(long, value_delimiter = ',', default_value = "mlp")]
+    /// Networks, comma-separated: mlp (the config's hidden layers), cnn (two 3×3 conv + max-pool blocks and a dense layer of 64).
+    #[arg(long, value_delimiter = ',', default_value = "mlp,cnn")]
     pub network: Vec<String>,
     /// Rotation angles in degrees, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0,15,30,45,60,90")]

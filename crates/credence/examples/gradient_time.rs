@@ -18,7 +18,7 @@ fn main() -> Result<()> {
     let st = Standardizer::fit(&train, true, ConstantColumn::Keep)?;
     let data = st.transform(&train)?;
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![train.features, 50, 1], Activation::Tanh),
+        net: Mlp::new(vec![train.features, 50, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: None },
     };
     let priors = PriorSet::default_priors().resolve(&spec.layout(), "default")?;

@@ -22,6 +22,14 @@ pub struct ModelConfig {
     /// (or absent) means "count the classes in the data".
     #[serde(default)]
     pub likelihood: Option<LikelihoodConfig>,
+    /// Layers of a convolutional network, instead of `hidden`:
+    /// `[{conv2d = {out = 6, kernel = 5}}, {pool = "avg2"}, {dense = 84}]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Vec<crate::nn::LayerSpec>>,
+    /// Input shape `[channels, height, width]` (or `[channels, width]`) of a convolutional
+    /// network; the data's (`.npy` files, `--input-shape`) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_shape: Option<Vec<usize>>,
 }
 
 /// Likelihood as written in the config (classes may be left to the data).
@@ -111,12 +119,52 @@ fn default_activation() -> Activation {
     Activation::Tanh
 }
 
+impl ModelConfig {
+    /// The network this section describes for `features` inputs and `outputs` outputs: an MLP
+    /// from `hidden`, or a CNN from `layers` over `input_shape` (this section's, else the
+    /// data's, `data_shape`). Errors name the field and what was expected.
+    pub fn network(
+        &self,
+        source: &str,
+        features: usize,
+        data_shape: Option<&[usize]>,
+        outputs: usize,
+    ) -> Result<crate::nn::Network> {
+        let Some(layers) = &self.layers else {
+            if self.input_shape.is_some() {
+                return Err(Error::Invalid(
+                    "[model] input_shape is set but layers is not: input_shape describes the input of a convolutional network (`layers = [...]`)".into(),
+                ));
+            }
+            let mut sizes = vec![features];
+            sizes.extend(&self.hidden);
+            sizes.push(outputs);
+            return Ok(crate::nn::Mlp::new(sizes, self.activation).into());
+        };
+        let shape = match (&self.input_shape, data_shape) {
+            (Some(s), _) => s.clone(),
+            (None, Some(s)) => s.to_vec(),
+            (None, None) => {
+                return Err(Error::Invalid(format!(
+                    "[model] layers needs an input shape: set [model] input_shape = [channels, height, width] (or [channels, width]) whose product is the {features} feature columns, or give the data as a .npy file of shape (rows, channels, height, width)"
+                )))
+            }
+        };
+        crate::data::npy::check_input_shape(source, &shape, features)?;
+        let cnn = crate::nn::Cnn::new(&shape, layers, self.activation, outputs)
+            .map_err(|e| Error::Invalid(format!("[model] layers: {e}")))?;
+        Ok(cnn.into())
+    }
+}
+
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
             hidden: default_hidden(),
             activation: default_activation(),
             likelihood: None,
+            layers: None,
+            input_shape: None,
         }
     }
 }

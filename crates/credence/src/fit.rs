@@ -10,7 +10,7 @@ use crate::data::{
 use crate::error::{Error, Result};
 use crate::infer::{Method, Posterior, Progress};
 use crate::model::ModelSpec;
-use crate::nn::Mlp;
+use crate::nn::Network;
 pub use crate::predict::class_prior::ClassPriorChoice;
 use crate::predict::{class_prior, ClassPrior, Predictive};
 use crate::prior::{PriorSet, NO_PRIOR};
@@ -393,7 +393,7 @@ pub(crate) fn fit_inner_plan(
     };
     // Images keep their constant pixels (a border that is always blank): dropping a column
     // would break the shape.
-    let strict = opts.strict_columns && data.input_shape.is_none();
+    let strict = opts.strict_columns && data.input_shape.is_none() && config.model.layers.is_none();
     if strict {
         data.check_not_constant()?;
     }
@@ -416,13 +416,13 @@ pub(crate) fn fit_inner_plan(
         None => Standardizer::fit(data, likelihood.is_regression(), constant)?,
     };
     let std_data = standardizer.transform(data)?;
-    let mut sizes = vec![data.features];
-    sizes.extend(&config.model.hidden);
-    sizes.push(likelihood.outputs() * data.targets());
-    let spec = ModelSpec {
-        mlp: Mlp::new(sizes, config.model.activation),
-        likelihood,
-    };
+    let net = config.model.network(
+        &data.source,
+        data.features,
+        data.input_shape.as_deref(),
+        likelihood.outputs() * data.targets(),
+    )?;
+    let spec = ModelSpec { net, likelihood };
     crate::resources::check_fit(&spec, data.rows, config.max_memory)?;
     let layout = spec.layout();
     let mut priors = if opts.method.uses_prior() {
@@ -668,15 +668,24 @@ pub fn config_of(record: &FitRecord, priors: Option<PriorSet>) -> Result<Config>
     };
     let training = serde_json::from_value(record.settings["training"].clone()).map_err(bad)?;
     let inference = serde_json::from_value(record.settings["inference"].clone()).map_err(bad)?;
-    let sizes = &record.model.mlp.sizes;
     let likelihood = LikelihoodConfig::of(&record.model.likelihood);
+    let (hidden, layers, input_shape) = match &record.model.net {
+        Network::Mlp(m) => (m.sizes[1..m.sizes.len() - 1].to_vec(), None, None),
+        Network::Cnn(c) => (
+            Vec::new(),
+            Some(c.spec().layers.clone()),
+            Some(c.spec().input.clone()),
+        ),
+    };
     Ok(Config {
         method: Some(record.method.clone()),
         seed: Some(record.seed),
         model: crate::config::ModelConfig {
-            hidden: sizes[1..sizes.len() - 1].to_vec(),
-            activation: record.model.mlp.activation,
+            hidden,
+            activation: record.model.net.activation(),
             likelihood: Some(likelihood),
+            layers,
+            input_shape,
         },
         training,
         priors: priors.or_else(|| record.priors.clone()),

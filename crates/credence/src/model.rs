@@ -5,15 +5,16 @@ use crate::data::Dataset;
 use crate::density::{check_finite, LogDensity};
 use crate::error::{Error, Result};
 use crate::likelihood::Likelihood;
-use crate::nn::{Mlp, ParamLayout, Workspace};
+use crate::nn::{NetWorkspace, Network, ParamLayout};
 use crate::prior::ResolvedPriors;
 use serde::{Deserialize, Serialize};
 
 /// What a model is, independent of data: the network and the likelihood.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
-    /// The network.
-    pub mlp: Mlp,
+    /// The network (serialised as `"mlp": {...}` or `"cnn": {...}` beside the likelihood).
+    #[serde(flatten)]
+    pub net: Network,
     /// The likelihood.
     pub likelihood: Likelihood,
 }
@@ -22,7 +23,7 @@ impl ModelSpec {
     /// Number of targets: network outputs over the likelihood's outputs per target (1 unless
     /// a multi-target gaussian or heteroscedastic model).
     pub fn targets(&self) -> usize {
-        (self.mlp.outputs() / self.likelihood.outputs().max(1)).max(1)
+        (self.net.outputs() / self.likelihood.outputs().max(1)).max(1)
     }
 
     /// Number of noise parameters (one log σ per target when the noise is learned, else 0).
@@ -37,7 +38,7 @@ impl ModelSpec {
     /// Layout of the full parameter vector (network, then log σ per target when the noise is
     /// learned: the group `noise`).
     pub fn layout(&self) -> ParamLayout {
-        let mut layout = self.mlp.layout(self.likelihood.learns_noise());
+        let mut layout = self.net.layout(self.likelihood.learns_noise());
         if let Some(g) = layout
             .groups
             .last_mut()
@@ -50,13 +51,13 @@ impl ModelSpec {
 
     /// Total number of parameters.
     pub fn dim(&self) -> usize {
-        self.mlp.dim() + self.noise_params()
+        self.net.dim() + self.noise_params()
     }
 
     /// log σ stored in θ (0 when the noise is fixed or absent); the first target's when several.
     pub fn log_sigma(&self, theta: &[f64]) -> f64 {
         if self.likelihood.learns_noise() {
-            theta[self.mlp.dim()]
+            theta[self.net.dim()]
         } else {
             self.likelihood.fixed_noise().map_or(0.0, f64::ln)
         }
@@ -64,7 +65,7 @@ impl ModelSpec {
 
     /// log σ of every target (see [`ModelSpec::log_sigma`]).
     pub fn log_sigmas(&self, theta: &[f64]) -> Vec<f64> {
-        let nd = self.mlp.dim();
+        let nd = self.net.dim();
         (0..self.targets())
             .map(|k| {
                 if self.likelihood.learns_noise() {
@@ -82,9 +83,10 @@ impl ModelSpec {
         if self.likelihood != Likelihood::Heteroscedastic {
             return Vec::new();
         }
-        let last = self.mlp.layers() - 1;
-        let (wo, bo) = self.mlp.offsets(last);
-        let (inputs, outputs) = (self.mlp.sizes[last], self.mlp.sizes[last + 1]);
+        let range = self.net.last_layer_range();
+        let outputs = self.net.outputs();
+        let (wo, bo) = (range.start, range.end - outputs);
+        let inputs = (bo - wo) / outputs.max(1);
         let kt = self.targets();
         (0..inputs)
             .flat_map(|i| (0..kt).map(move |k| wo + i * outputs + 2 * k + 1))
@@ -94,7 +96,7 @@ impl ModelSpec {
 
     /// Initial parameters: LeCun-normal weights, zero biases, σ = 1 (standardised units).
     pub fn init(&self, rng: &mut crate::rng::Rng) -> Vec<f64> {
-        let mut t = self.mlp.init(rng);
+        let mut t = self.net.init(rng);
         t.extend(std::iter::repeat_n(0.0, self.noise_params()));
         t
     }
@@ -161,19 +163,19 @@ pub struct Model {
     x: Vec<f64>,
     y: Vec<f64>,
     rows: usize,
-    ws: Workspace,
+    ws: NetWorkspace,
     bx: Vec<f64>,
     by: Vec<f64>,
-    bws: Workspace,
+    bws: NetWorkspace,
 }
 
 impl Model {
     /// Binds a model to standardised data.
     pub fn new(spec: ModelSpec, priors: Option<ResolvedPriors>, data: &Dataset) -> Result<Self> {
-        if data.features != spec.mlp.inputs() {
+        if data.features != spec.net.inputs() {
             return Err(Error::Invalid(format!(
                 "the network takes {} inputs but the data has {} features",
-                spec.mlp.inputs(),
+                spec.net.inputs(),
                 data.features
             )));
         }
@@ -181,12 +183,12 @@ impl Model {
         spec.likelihood
             .check_targets(targets)
             .map_err(|m| Error::data(&data.source, None, Some(data.target_label()), m))?;
-        if spec.likelihood.outputs() * targets != spec.mlp.outputs() {
+        if spec.likelihood.outputs() * targets != spec.net.outputs() {
             return Err(Error::Invalid(format!(
                 "the {} likelihood needs {} network outputs for {targets} target(s), the network has {}",
                 spec.likelihood.name(),
                 spec.likelihood.outputs() * targets,
-                spec.mlp.outputs()
+                spec.net.outputs()
             )));
         }
         if data.y.len() != data.rows * targets {
@@ -199,7 +201,7 @@ impl Model {
         spec.likelihood
             .validate(&data.y)
             .map_err(|m| Error::data(&data.source, None, Some(data.target_label()), m))?;
-        let ws = spec.mlp.workspace(data.rows);
+        let ws = spec.net.workspace(data.rows);
         Ok(Model {
             spec,
             priors,
@@ -211,7 +213,7 @@ impl Model {
             ws,
             bx: Vec::new(),
             by: Vec::new(),
-            bws: Workspace::default(),
+            bws: NetWorkspace::default(),
         })
     }
 
@@ -245,54 +247,48 @@ impl Model {
         y: &[f64],
         rows: usize,
         scale: f64,
-        ws: &mut Workspace,
+        ws: &mut NetWorkspace,
         grad: &mut [f64],
     ) -> f64 {
-        let nd = spec.mlp.dim();
+        let nd = spec.net.dim();
         if spec.targets() > 1 {
             return Self::eval_rows_targets(spec, theta, x, y, rows, scale, ws, grad);
         }
         let ls = spec.log_sigma(theta);
         let mut gls = 0.0;
-        if spec.mlp.fuses(rows) {
-            // One hidden layer, one output: forward, likelihood and reverse pass per block of
-            // rows (the likelihood is a sum over rows, so blocks add up to the same value); two
-            // threads sweep half the rows each when the batch is large enough to pay.
-            let lik = &spec.likelihood;
-            let objective =
-                |r: std::ops::Range<usize>, out: &[f64], og: &mut [f64], gls: &mut f64| {
-                    lik.log_lik(out, &y[r], ls, scale, Some(og), gls)
-                };
-            if let Some((ll, gls)) = spec
-                .mlp
-                .grad_fused_par(theta, x, rows, ws, grad, &objective)
-            {
-                if spec.likelihood.learns_noise() {
-                    grad[nd] += gls;
+        let lik = &spec.likelihood;
+        let objective = |r: std::ops::Range<usize>, out: &[f64], og: &mut [f64], gls: &mut f64| {
+            lik.log_lik(out, &y[r], ls, scale, Some(og), gls)
+        };
+        spec.net.fit_workspace(ws);
+        if let (Network::Mlp(mlp), NetWorkspace::Mlp(w)) = (&spec.net, &mut *ws) {
+            if mlp.fuses(rows) {
+                // One hidden layer, one output: forward, likelihood and reverse pass per block
+                // of rows (the likelihood is a sum over rows, so blocks add up to the same
+                // value); two threads sweep half the rows each when the batch is large enough.
+                if let Some((ll, gls)) = mlp.grad_fused_par(theta, x, rows, w, grad, &objective) {
+                    if spec.likelihood.learns_noise() {
+                        grad[nd] += gls;
+                    }
+                    return ll;
                 }
-                return ll;
             }
         }
-        if spec.mlp.chunks(rows) {
+        if spec.net.chunks(rows) {
             // Any other network on more than one chunk of rows: forward, likelihood and reverse
             // pass chunk by chunk (activations stay in cache), two threads when large.
-            let lik = &spec.likelihood;
-            let objective =
-                |r: std::ops::Range<usize>, out: &[f64], og: &mut [f64], gls: &mut f64| {
-                    lik.log_lik(out, &y[r], ls, scale, Some(og), gls)
-                };
-            let (ll, gls) = spec.mlp.grad_chunked(theta, x, rows, ws, grad, &objective);
+            let (ll, gls) = spec.net.grad_chunked(theta, x, rows, ws, grad, &objective);
             if spec.likelihood.learns_noise() {
                 grad[nd] += gls;
             }
             return ll;
         }
-        spec.mlp.forward(theta, x, rows, ws);
+        spec.net.forward(theta, x, rows, ws);
         let (out, og) = ws.output_and_grad();
         let ll = spec
             .likelihood
             .log_lik(out, y, ls, scale, Some(og), &mut gls);
-        spec.mlp.backward(theta, x, rows, ws, grad);
+        spec.net.backward(theta, x, rows, ws, grad);
         if spec.likelihood.learns_noise() {
             grad[nd] += gls;
         }
@@ -309,18 +305,18 @@ impl Model {
         y: &[f64],
         rows: usize,
         scale: f64,
-        ws: &mut Workspace,
+        ws: &mut NetWorkspace,
         grad: &mut [f64],
     ) -> f64 {
-        let nd = spec.mlp.dim();
+        let nd = spec.net.dim();
         let ls = spec.log_sigmas(theta);
         let mut gls = vec![0.0; ls.len()];
-        spec.mlp.forward(theta, x, rows, ws);
+        spec.net.forward(theta, x, rows, ws);
         let (out, og) = ws.output_and_grad();
         let ll = spec
             .likelihood
             .log_lik_targets(out, y, &ls, scale, Some(og), &mut gls);
-        spec.mlp.backward(theta, x, rows, ws, grad);
+        spec.net.backward(theta, x, rows, ws, grad);
         for (g, v) in grad[nd..nd + spec.noise_params()].iter_mut().zip(&gls) {
             *g += v;
         }
@@ -330,7 +326,7 @@ impl Model {
     /// Log likelihood of all training rows at θ (no prior).
     pub fn log_likelihood(&mut self, theta: &[f64]) -> f64 {
         self.spec
-            .mlp
+            .net
             .forward(theta, &self.x, self.rows, &mut self.ws);
         let mut g = vec![0.0; self.spec.targets()];
         self.spec.likelihood.log_lik_targets(
@@ -350,7 +346,7 @@ impl Model {
         batch: &[usize],
         grad: &mut [f64],
     ) -> Result<f64> {
-        let f = self.spec.mlp.inputs();
+        let f = self.spec.net.inputs();
         let kt = self.spec.targets();
         self.bx.clear();
         self.by.clear();
@@ -374,7 +370,7 @@ impl Model {
             lp += p.log_prior_grad(theta, grad, self.jacobian);
         }
         if self.penalty.is_active() {
-            let nd = self.spec.mlp.dim();
+            let nd = self.spec.net.dim();
             lp += self.penalty.apply(&theta[..nd], &mut grad[..nd]);
         }
         check_finite(lp, grad)
@@ -410,21 +406,23 @@ impl Model {
         if dim == 0 {
             return Ok(());
         }
-        let one = |ws: &mut Workspace, theta: &[f64], g: &mut [f64], lp: &mut f64| -> Result<()> {
-            g.iter_mut().for_each(|v| *v = 0.0);
-            let mut v = Self::eval_rows(&self.spec, theta, &self.x, &self.y, self.rows, 1.0, ws, g);
-            if let Some(p) = &self.priors {
-                v += p.log_prior_grad(theta, g, self.jacobian);
-            }
-            *lp = check_finite(v, g)?;
-            Ok(())
-        };
+        let one =
+            |ws: &mut NetWorkspace, theta: &[f64], g: &mut [f64], lp: &mut f64| -> Result<()> {
+                g.iter_mut().for_each(|v| *v = 0.0);
+                let mut v =
+                    Self::eval_rows(&self.spec, theta, &self.x, &self.y, self.rows, 1.0, ws, g);
+                if let Some(p) = &self.priors {
+                    v += p.log_prior_grad(theta, g, self.jacobian);
+                }
+                *lp = check_finite(v, g)?;
+                Ok(())
+            };
         grads[..dim * thetas.len()]
             .par_chunks_mut(dim)
             .zip(logps[..thetas.len()].par_iter_mut())
             .zip(thetas.par_iter())
             .try_for_each_init(
-                || self.spec.mlp.workspace(self.rows),
+                || self.spec.net.workspace(self.rows),
                 |ws, ((g, lp), th)| one(ws, th.as_ref(), g, lp),
             )
     }
@@ -451,7 +449,7 @@ impl LogDensity for Model {
             lp += p.log_prior_grad(theta, grad, self.jacobian);
         }
         if self.penalty.is_active() {
-            let nd = self.spec.mlp.dim();
+            let nd = self.spec.net.dim();
             lp += self.penalty.apply(&theta[..nd], &mut grad[..nd]);
         }
         check_finite(lp, grad)

@@ -11,6 +11,7 @@
 use crate::error::{Error, Result};
 use crate::infer::{HessianStructure, LaplaceOptions, Method, Subset};
 use crate::model::ModelSpec;
+use crate::nn::Network;
 
 /// Bytes per stored number.
 const F64: f64 = 8.0;
@@ -94,25 +95,34 @@ pub struct Need {
 
 /// Parameters of the network (weights and biases) plus the noise parameters, in f64.
 pub fn params(spec: &ModelSpec) -> f64 {
-    spec.mlp
-        .sizes
-        .windows(2)
-        .map(|w| (w[0] as f64 + 1.0) * w[1] as f64)
-        .sum::<f64>()
-        + spec.noise_params() as f64
+    let net = match &spec.net {
+        Network::Mlp(m) => m
+            .sizes
+            .windows(2)
+            .map(|w| (w[0] as f64 + 1.0) * w[1] as f64)
+            .sum::<f64>(),
+        Network::Cnn(c) => c.dim() as f64,
+    };
+    net + spec.noise_params() as f64
 }
 
 /// A lower bound on the bytes a fit of `spec` on `rows` rows allocates whatever the method:
 /// about eight parameter-sized vectors (parameters, gradient, optimiser moments, the best point,
 /// the posterior) and four activation-sized buffers per row of a full batch.
 pub fn fit_bytes(spec: &ModelSpec, rows: usize) -> f64 {
-    let units: f64 = spec.mlp.sizes[1..].iter().map(|&w| w as f64).sum();
+    let units: f64 = match &spec.net {
+        Network::Mlp(m) => m.sizes[1..].iter().map(|&w| w as f64).sum(),
+        Network::Cnn(c) => c.plan().iter().map(|l| l.output.size() as f64).sum(),
+    };
     F64 * (8.0 * params(spec) + 4.0 * rows as f64 * units)
 }
 
 /// The hidden widths as the config writes them: `[50, 50]`.
 fn hidden(spec: &ModelSpec) -> String {
-    let s = &spec.mlp.sizes;
+    let Network::Mlp(m) = &spec.net else {
+        return "(a convolutional network: model.layers)".into();
+    };
+    let s = &m.sizes;
     let widths: Vec<String> = s[1..s.len() - 1].iter().map(|w| w.to_string()).collect();
     format!("[{}]", widths.join(", "))
 }
@@ -195,11 +205,19 @@ impl Need {
 
     /// The Laplace approximation with the curvature structure of `o`.
     pub fn laplace(spec: &ModelSpec, rows: usize, o: &LaplaceOptions) -> Need {
-        let s = &spec.mlp.sizes;
-        let layers: Vec<(f64, f64)> = s
-            .windows(2)
-            .map(|w| (w[0] as f64 + 1.0, w[1] as f64))
-            .collect();
+        let layers: Vec<(f64, f64)> = match &spec.net {
+            Network::Mlp(m) => m
+                .sizes
+                .windows(2)
+                .map(|w| (w[0] as f64 + 1.0, w[1] as f64))
+                .collect(),
+            Network::Cnn(c) => c
+                .plan()
+                .iter()
+                .filter(|l| l.has_params())
+                .map(|l| (l.fan_in as f64 + 1.0, l.units() as f64))
+                .collect(),
+        };
         let used: &[(f64, f64)] = match o.subset {
             Subset::All => &layers,
             Subset::LastLayer => &layers[layers.len().saturating_sub(1)..],
@@ -243,7 +261,7 @@ impl Need {
 
     /// Predicting `rows` rows with `draws` parameter vectors: every draw's outputs are kept.
     pub fn predictive(spec: &ModelSpec, rows: usize, draws: usize) -> Need {
-        let outputs = spec.mlp.sizes.last().copied().unwrap_or(1) as f64;
+        let outputs = spec.net.outputs().max(1) as f64;
         Need {
             bytes: 2.0 * F64 * rows as f64 * draws as f64 * outputs,
             what: format!("predicting {rows} rows with {draws} draws"),

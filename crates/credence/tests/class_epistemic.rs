@@ -73,7 +73,7 @@ fn glm_mutual_information_is_positive_and_matches_brute_force_monte_carlo() {
     }
     let data = Dataset::from_arrays(x, y, 2).unwrap();
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![2, 6, 3], Activation::Tanh),
+        net: Mlp::new(vec![2, 6, 3], Activation::Tanh).into(),
         likelihood: Likelihood::Categorical { classes: 3 },
     };
     let ps = common::normal_prior(1.0);
@@ -109,7 +109,7 @@ fn glm_mutual_information_is_positive_and_matches_brute_force_monte_carlo() {
 
     let (f, v) = lf
         .posterior
-        .function_covariance(&spec.mlp, &xq, rows)
+        .function_covariance(&spec.net, &xq, rows)
         .unwrap();
     let mut g = rng::stream(77, 0);
     for n in 0..rows {

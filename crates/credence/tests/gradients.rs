@@ -28,7 +28,7 @@ fn check(act: Activation, lik: Likelihood, hidden: &[usize], with_prior: bool, j
     sizes.extend(hidden);
     sizes.push(lik.outputs());
     let spec = ModelSpec {
-        mlp: Mlp::new(sizes, act),
+        net: Mlp::new(sizes, act).into(),
         likelihood: lik.clone(),
     };
     let priors = with_prior.then(|| {
@@ -106,24 +106,23 @@ fn dropout_gradient_is_gradient_of_thinned_network() {
     // With a fixed mask, backward after forward_dropout must match finite differences of the
     // same thinned network (same seed → same mask).
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![3, 6, 5, 1], Activation::Tanh),
+        net: Mlp::new(vec![3, 6, 5, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: Some(1.0) },
     };
     let d = data(5, 3, &spec.likelihood, 3);
     let mut r = rng::stream(1, 1);
-    let theta = spec.mlp.init(&mut r);
+    let theta = spec.net.init(&mut r);
+    let mlp = spec.net.as_mlp().unwrap();
     let f = |t: &[f64]| -> f64 {
-        let mut ws = spec.mlp.workspace(5);
-        spec.mlp
-            .forward_dropout(t, &d.x, 5, &mut ws, 0.3, &mut rng::stream(4, 4));
+        let mut ws = mlp.workspace(5);
+        mlp.forward_dropout(t, &d.x, 5, &mut ws, 0.3, &mut rng::stream(4, 4));
         ws.output().iter().zip(&d.y).map(|(o, y)| o * y).sum()
     };
-    let mut ws = spec.mlp.workspace(5);
-    spec.mlp
-        .forward_dropout(&theta, &d.x, 5, &mut ws, 0.3, &mut rng::stream(4, 4));
+    let mut ws = mlp.workspace(5);
+    mlp.forward_dropout(&theta, &d.x, 5, &mut ws, 0.3, &mut rng::stream(4, 4));
     ws.out_grad.copy_from_slice(&d.y);
     let mut g = vec![0.0; theta.len()];
-    spec.mlp.backward(&theta, &d.x, 5, &mut ws, &mut g);
+    mlp.backward(&theta, &d.x, 5, &mut ws, &mut g);
     for i in 0..theta.len() {
         let (mut tp, mut tm) = (theta.clone(), theta.clone());
         tp[i] += 1e-6;

@@ -47,7 +47,7 @@ provenance = { kind = "default", source = "test" }
 fn small_model() -> (Model, ResolvedHierarchy) {
     let cfg = Config::parse("t.toml", PRIORS).unwrap();
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![3, 4, 1], Activation::Tanh),
+        net: Mlp::new(vec![3, 4, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: None },
     };
     let set = cfg.priors.unwrap();
@@ -134,7 +134,7 @@ fn centred_gradient_and_jacobian_match_finite_differences() {
 #[test]
 fn vi_hierarchical_kl_gradient_matches_finite_differences() {
     let (m, h) = small_model();
-    let n = m.spec.mlp.dim();
+    let n = m.spec.net.dim();
     let ns = h.n_scales();
     let eps: Vec<f64> = (0..ns).map(|k| (k as f64 * 1.1).sin()).collect();
     // x = [μ (n), s (n), m (ns), ρ (ns)]; with ε fixed the estimate is a smooth function of x.
@@ -378,7 +378,7 @@ provenance = { kind = "default", source = "test" }
 "#;
     let cfg = Config::parse("bad.toml", bad).unwrap();
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![3, 4, 1], Activation::Tanh),
+        net: Mlp::new(vec![3, 4, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: Some(1.0) },
     };
     let e = cfg

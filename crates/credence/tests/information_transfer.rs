@@ -343,7 +343,7 @@ fn transferred_priors_work_with_map_vi_and_ensembles_and_refuse_mismatches() {
     gamma.priors[1].on = credence::prior::NoiseParam::Precision;
     cl.priors = Some(gamma);
     let learned = fit(&a, &cl, opts(Method::Laplace)).unwrap();
-    let s2 = (2.0 * learned.posterior.center()[learned.record.model.mlp.dim()]).exp();
+    let s2 = (2.0 * learned.posterior.center()[learned.record.model.net.dim()]).exp();
     for (k, noise) in [
         (1.0, TransferNoise::Match),
         (2.0, TransferNoise::Match),

@@ -46,7 +46,7 @@ fn blr_data(rows: usize, d: usize, s: f64, sigma: f64, seed: u64) -> Dataset {
 
 fn linear_spec(d: usize, sigma: f64) -> ModelSpec {
     ModelSpec {
-        mlp: Mlp::new(vec![d, 1], Activation::Tanh),
+        net: Mlp::new(vec![d, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: Some(sigma) },
     }
 }
@@ -274,7 +274,7 @@ fn evidence_ranks_prior_scales_on_a_small_network() {
     let y: Vec<f64> = f.iter().map(|v| v + sigma * rng::normal(&mut r)).collect();
     let data = Dataset::from_arrays(x, y, 2).unwrap();
     let spec = ModelSpec {
-        mlp,
+        net: mlp.into(),
         likelihood: Likelihood::Gaussian { noise: Some(sigma) },
     };
     let o = LaplaceOptions {
@@ -325,7 +325,7 @@ fn classification_laplace_predicts_calibrated_probabilities() {
     ] {
         let data = classification_data(classes, 90);
         let spec = ModelSpec {
-            mlp: Mlp::new(vec![2, 6, lik.outputs()], Activation::Tanh),
+            net: Mlp::new(vec![2, 6, lik.outputs()], Activation::Tanh).into(),
             likelihood: lik.clone(),
         };
         let ps = normal_prior(1.0);
@@ -371,11 +371,11 @@ fn classification_laplace_predicts_calibrated_probabilities() {
                     .count() as f64
                     / data.rows as f64;
                 assert!(acc > 0.8, "{hessian:?} {predictive:?}: accuracy {acc}");
-                let map_f = spec.mlp.predict(&lf.posterior.theta, &data.x, data.rows);
+                let map_f = spec.net.predict(&lf.posterior.theta, &data.x, data.rows);
                 let mut pm = vec![0.0; classes];
                 let (mut conf_map, mut conf_la) = (0.0, 0.0);
                 for n in 0..data.rows {
-                    let k = spec.mlp.outputs();
+                    let k = spec.net.outputs();
                     spec.likelihood.probs(&map_f[n * k..(n + 1) * k], &mut pm);
                     conf_map += pm.iter().copied().fold(0.0, f64::max);
                     conf_la += probs[n * classes..(n + 1) * classes]
@@ -421,7 +421,7 @@ fn options_parse_and_bad_combinations_are_errors() {
 fn full_hessian_above_the_limit_and_non_gaussian_priors_are_clear_errors() {
     let data = blr_data(30, 3, 1.0, 0.5, 1);
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![3, 10, 1], Activation::Tanh),
+        net: Mlp::new(vec![3, 10, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: None },
     };
     let mut ps = PriorSet::default_priors();
@@ -552,7 +552,7 @@ fn online_tuning_recovers_noise_and_prior_scale_of_a_linear_model() {
     let (d, rows, s, sigma) = (20, 300, 0.5, 0.3);
     let data = blr_data(rows, d, s, sigma, 21);
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![d, 1], Activation::Tanh),
+        net: Mlp::new(vec![d, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: None },
     };
     let ps = PriorSet::default_priors();
@@ -633,7 +633,7 @@ fn online_tuning_recovers_the_noise_of_a_known_network() {
     let y: Vec<f64> = f.iter().map(|v| v + sigma * rng::normal(&mut r)).collect();
     let data = Dataset::from_arrays(x, y, 2).unwrap();
     let spec = ModelSpec {
-        mlp,
+        net: mlp.into(),
         likelihood: Likelihood::Gaussian { noise: None },
     };
     let ps = PriorSet::default_priors();

@@ -21,7 +21,7 @@ use credence::{rng, Posterior, Predictive};
 
 fn het_spec(sizes: Vec<usize>) -> ModelSpec {
     ModelSpec {
-        mlp: Mlp::new(sizes, Activation::Tanh),
+        net: Mlp::new(sizes, Activation::Tanh).into(),
         likelihood: Likelihood::Heteroscedastic,
     }
 }
@@ -197,7 +197,7 @@ fn heteroscedastic_glm_predictive_integrates_the_log_scale() {
     };
     let lf = laplace_at(&spec, &ps, &rp, &data, point(theta), &o, "t").unwrap();
     let xs = vec![0.0, 0.0, 1.5, -1.0, -2.0, 2.5];
-    let (f, v) = lf.posterior.function_covariance(&spec.mlp, &xs, 3).unwrap();
+    let (f, v) = lf.posterior.function_covariance(&spec.net, &xs, 3).unwrap();
     let mut r = rng::stream(1, 1);
     let Predictive::Regression(pred) = lf.posterior.predict(&spec, &xs, 3, &mut r).unwrap() else {
         panic!("expected a regression predictive")
@@ -278,7 +278,7 @@ fn mean_warmup_holds_the_log_scale_weights_then_releases_them() {
     assert!(weights.iter().any(|&i| fit.theta[i] != 0.0));
     // Asked for with a homoscedastic likelihood it is an error naming the setting.
     let gauss = ModelSpec {
-        mlp: Mlp::new(vec![2, 6, 1], Activation::Tanh),
+        net: Mlp::new(vec![2, 6, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: None },
     };
     let gp = PriorSet::default_priors();

@@ -28,7 +28,7 @@ fn problem() -> (ModelSpec, ResolvedPriors, Dataset) {
         y.push(0.3 + 1.0 * a - 0.6 * b + NOISE * rng::normal(&mut r));
     }
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![2, 1], Activation::Tanh),
+        net: Mlp::new(vec![2, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: Some(NOISE) },
     };
     let priors = PriorSet {

@@ -176,7 +176,7 @@ fn heteroscedastic_map_and_laplace_give_one_predictive_per_target() {
     ] {
         let cfg = config("heteroscedastic", LBFGS, inference);
         let m = fit_with(&data, &cfg, method).unwrap();
-        assert_eq!(m.record.model.mlp.outputs(), 4);
+        assert_eq!(m.record.model.net.outputs(), 4);
         check_recovery(&m, &format!("heteroscedastic {}", method.name()));
     }
 }
@@ -285,8 +285,8 @@ fn laplace_multi_output_ggn_matches_a_dense_reference() {
         )
         .unwrap();
         let theta = &lap.theta;
-        let (p, kk, rows) = (spec.mlp.dim(), spec.mlp.outputs(), data.rows);
-        let f = spec.mlp.predict(theta, &x, rows);
+        let (p, kk, rows) = (spec.net.dim(), spec.net.outputs(), data.rows);
+        let f = spec.net.predict(theta, &x, rows);
         let sigmas: Vec<f64> = spec.log_sigmas(theta).iter().map(|l| l.exp()).collect();
         // Output Hessian (diagonal) per row: 1/σ_k² per Gaussian target; the Fisher
         // diag(e^{−2 f_logscale}, 2) per heteroscedastic target.
@@ -296,7 +296,7 @@ fn laplace_multi_output_ggn_matches_a_dense_reference() {
             _ => 2.0,
         };
         // Σ_n J_nᵀ H_n J_n + prior precision, on the standardised training inputs.
-        let jac = fd_jacobian(&spec.mlp, theta, &x, rows);
+        let jac = fd_jacobian(spec.net.as_mlp().unwrap(), theta, &x, rows);
         let priors = m.record.priors.as_ref().unwrap();
         let resolved = priors.resolve(&spec.layout(), "test").unwrap();
         let prior_var = resolved.variances(spec.dim());
@@ -343,7 +343,7 @@ fn multi_output_log_joint_gradient_matches_finite_differences() {
     ] {
         for jacobian in [false, true] {
             let spec = ModelSpec {
-                mlp: Mlp::new(vec![2, 5, 2 * lik.outputs()], Activation::Tanh),
+                net: Mlp::new(vec![2, 5, 2 * lik.outputs()], Activation::Tanh).into(),
                 likelihood: lik.clone(),
             };
             let mut p = PriorSet::default_priors();

@@ -51,13 +51,13 @@ fn share_inside(
     }
     let resolved = set.resolve(&spec.layout(), "t").unwrap();
     let mut r = credence::rng::stream(77, 1);
-    let mut ws = spec.mlp.workspace(rows);
+    let mut ws = spec.net.workspace(rows);
     let mut t = vec![0.0; spec.dim()];
-    let k = spec.mlp.outputs();
+    let k = spec.net.outputs();
     let mut per = Vec::with_capacity(draws);
     for _ in 0..draws {
         resolved.sample(&mut r, &mut t);
-        spec.mlp.forward(&t, x, rows, &mut ws);
+        spec.net.forward(&t, x, rows, &mut ws);
         let out = ws.output();
         let n_in = (0..rows)
             .filter(|&n| {
@@ -132,7 +132,7 @@ fn the_prior_predictive_matches_a_stated_range_on_several_networks() {
         sizes.extend(&hidden);
         sizes.push(lik.outputs());
         let spec = ModelSpec {
-            mlp: Mlp::new(sizes, act),
+            net: Mlp::new(sizes, act).into(),
             likelihood: lik,
         };
         let (layers, cal) = calibrate(&b, &spec, &x.x, x.rows, (st.y_mean, st.y_std), 3).unwrap();
@@ -169,7 +169,7 @@ fn the_prior_is_not_sure_of_any_class_beyond_the_stated_confidence() {
         Likelihood::Categorical { classes: 3 },
     ] {
         let spec = ModelSpec {
-            mlp: Mlp::new(vec![data.features, 12, lik.outputs()], Activation::Tanh),
+            net: Mlp::new(vec![data.features, 12, lik.outputs()], Activation::Tanh).into(),
             likelihood: lik,
         };
         let (layers, cal) = calibrate(&b, &spec, &x.x, x.rows, (0.0, 1.0), 5).unwrap();
@@ -191,7 +191,7 @@ fn the_prior_is_not_sure_of_any_class_beyond_the_stated_confidence() {
         );
     }
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![data.features, 4, 3], Activation::Tanh),
+        net: Mlp::new(vec![data.features, 4, 3], Activation::Tanh).into(),
         likelihood: Likelihood::Categorical { classes: 3 },
     };
     let e = calibrate(

@@ -20,7 +20,7 @@ fn setup() -> (ModelSpec, Dataset) {
         .map(|i| (x[2 * i]).sin() + 0.5 * x[2 * i + 1] + 0.1 * rng::normal(&mut r))
         .collect();
     let spec = ModelSpec {
-        mlp: Mlp::new(vec![2, 4, 1], Activation::Tanh),
+        net: Mlp::new(vec![2, 4, 1], Activation::Tanh).into(),
         likelihood: Likelihood::Gaussian { noise: Some(0.3) },
     };
     (spec, Dataset::from_arrays(x, y, 2).unwrap())

@@ -85,25 +85,27 @@ const MAX_WIDTH: usize = 1 << 32;
 /// addresses, outputs matching the likelihood, and standardisation and schema of the
 /// network's widths.
 fn check_record(r: &FitRecord) -> std::result::Result<(), String> {
-    let sizes = &r.model.mlp.sizes;
     let damaged = |m: String| format!("{m}; is model.json damaged?");
-    if sizes.len() < 2 || sizes.iter().any(|&w| w == 0 || w > MAX_WIDTH) {
-        return Err(damaged(format!(
-            "the network's layer widths {sizes:?} are not a network (at least an input and an output layer, each 1 to {MAX_WIDTH} wide)"
-        )));
-    }
-    let dim = sizes.windows(2).try_fold(0usize, |acc, w| {
-        w[0].checked_add(1)
-            .and_then(|a| a.checked_mul(w[1]))
-            .and_then(|n| acc.checked_add(n))
-    });
-    if dim.is_none() {
-        return Err(damaged(format!(
-            "the network's layer widths {sizes:?} give more parameters than this machine can address"
-        )));
+    if let crate::nn::Network::Mlp(mlp) = &r.model.net {
+        let sizes = &mlp.sizes;
+        if sizes.len() < 2 || sizes.iter().any(|&w| w == 0 || w > MAX_WIDTH) {
+            return Err(damaged(format!(
+                "the network's layer widths {sizes:?} are not a network (at least an input and an output layer, each 1 to {MAX_WIDTH} wide)"
+            )));
+        }
+        let dim = sizes.windows(2).try_fold(0usize, |acc, w| {
+            w[0].checked_add(1)
+                .and_then(|a| a.checked_mul(w[1]))
+                .and_then(|n| acc.checked_add(n))
+        });
+        if dim.is_none() {
+            return Err(damaged(format!(
+                "the network's layer widths {sizes:?} give more parameters than this machine can address"
+            )));
+        }
     }
     let per_target = r.model.likelihood.outputs().max(1);
-    let outputs = r.model.mlp.outputs();
+    let outputs = r.model.net.outputs();
     if !outputs.is_multiple_of(per_target) {
         return Err(damaged(format!(
             "the network has {outputs} outputs, not a multiple of the {per_target} its likelihood needs per target"
@@ -121,7 +123,7 @@ fn check_record(r: &FitRecord) -> std::result::Result<(), String> {
         )));
     }
     let s = &r.standardizer;
-    let inputs = r.model.mlp.inputs();
+    let inputs = r.model.net.inputs();
     if s.x_mean.len() != inputs || s.x_std.len() != inputs {
         return Err(damaged(format!(
             "the standardisation covers {} and {} features, the network has {inputs} inputs",

@@ -150,7 +150,7 @@ impl GradCase {
     /// network parameter (log p = −U − constants).
     pub fn model(&self) -> Result<Model> {
         let spec = ModelSpec {
-            mlp: Mlp::new(self.sizes.clone(), Activation::Tanh),
+            net: Mlp::new(self.sizes.clone(), Activation::Tanh).into(),
             likelihood: Likelihood::Gaussian { noise: Some(SIGMA) },
         };
         let priors = PriorSet {

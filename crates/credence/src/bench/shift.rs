@@ -32,7 +32,7 @@ pub const DEFAULT_METHODS: [&str; 7] = [
 ];
 
 /// The networks the benchmark can fit.
-pub const NETWORKS: [&str; 1] = ["mlp"];
+pub const NETWORKS: [&str; 2] = ["mlp", "cnn"];
 
 /// A method of the benchmark: an inference method and the `[inference]` settings that make
 /// the variant (Laplace last-layer or KFAC over all weights).
@@ -146,16 +146,31 @@ pub struct ShiftResult {
 /// Sets up `config` for a network: `mlp` keeps the config's `[model]` (hidden layers,
 /// activation). A new network is one more arm here.
 pub fn configure_network(network: &str, config: &mut Config, input_shape: &[usize]) -> Result<()> {
-    // Networks with convolutions read the input shape and set the config's layers.
-    let _ = (&config, input_shape);
     match network {
-        "mlp" => Ok(()),
+        "mlp" => {
+            config.model.layers = None;
+            config.model.input_shape = None;
+            Ok(())
+        }
+        // Two 3×3 convolutions (same padding) with 2×2 max pooling, then a dense layer: LeNet's
+        // pattern at the size of the bundled 8×8 digits.
+        "cnn" => {
+            let layers: Vec<crate::nn::LayerSpec> = serde_json::from_str(CNN_LAYERS)
+                .map_err(|e| Error::Invalid(format!("the benchmark's CNN layers: {e}")))?;
+            config.model.layers = Some(layers);
+            config.model.input_shape = Some(input_shape.to_vec());
+            Ok(())
+        }
         other => Err(Error::Invalid(format!(
             "unknown network '{other}'; expected one of: {}",
             NETWORKS.join(", ")
         ))),
     }
 }
+
+/// The benchmark's CNN, as a config's `[model] layers` would write it (in JSON).
+pub const CNN_LAYERS: &str = r#"[{"conv2d": {"out": 16, "kernel": 3, "padding": 1}}, {"pool": "max2"},
+ {"conv2d": {"out": 32, "kernel": 3, "padding": 1}}, {"pool": "max2"}, {"dense": 64}]"#;
 
 /// The training rows, in-distribution test rows and out-of-distribution rows of a run.
 pub fn shift_split(data: &Dataset, opts: &ShiftOptions) -> Result<(Dataset, Dataset, Dataset)> {

@@ -282,7 +282,7 @@ pub fn group_information(
         .iter()
         .map(|g| summarise(g.name.clone(), &[g.range()]))
         .collect();
-    let layers = (1..=spec.mlp.layers())
+    let layers = (1..=net.iter().map(|g| g.layer).max().unwrap_or(0))
         .map(|l| {
             let ranges: Vec<_> = net
                 .iter()
@@ -436,7 +436,7 @@ pub fn measure(
         );
     }
     // Epistemic share on (up to MAX_ROWS of) the training inputs.
-    let f = spec.mlp.sizes[0];
+    let f = spec.net.inputs();
     if rows > 0 && x.len() == rows * f {
         let take = rows.min(MAX_ROWS);
         let xs: Vec<f64> = (0..take)

@@ -27,7 +27,6 @@ use crate::config::{Config, LikelihoodConfig};
 use crate::data::{ConstantColumn, Dataset, Standardizer};
 use crate::error::Result;
 use crate::model::ModelSpec;
-use crate::nn::Mlp;
 use crate::prior::{PriorSet, ResolvedPriors};
 
 /// The model as `fit` builds it for a Bayesian method: standardisation from the data, the
@@ -59,6 +58,8 @@ impl ModelSetup {
             .clone()
             .unwrap_or(LikelihoodConfig::Gaussian { noise: None });
         let likelihood = lik_cfg.resolve(|| data.class_count())?;
+        // Images keep their constant (blank-border) pixels, as in `fit`.
+        let strict = strict && data.input_shape.is_none() && config.model.layers.is_none();
         if strict {
             data.check_not_constant()?;
         }
@@ -68,13 +69,13 @@ impl ModelSetup {
             ConstantColumn::Keep
         };
         let standardizer = Standardizer::fit(data, likelihood.is_regression(), constant)?;
-        let mut sizes = vec![data.features];
-        sizes.extend(&config.model.hidden);
-        sizes.push(likelihood.outputs());
-        let spec = ModelSpec {
-            mlp: Mlp::new(sizes, config.model.activation),
-            likelihood,
-        };
+        let net = config.model.network(
+            &data.source,
+            data.features,
+            data.input_shape.as_deref(),
+            likelihood.outputs(),
+        )?;
+        let spec = ModelSpec { net, likelihood };
         let layout = spec.layout();
         let mut priors = config
             .priors

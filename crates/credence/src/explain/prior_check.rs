@@ -142,7 +142,7 @@ pub fn prior_check(
     let x = setup.standardizer.transform_x(data)?;
     let (ym, ys) = (setup.standardizer.y_mean, setup.standardizer.y_std);
     let spec = &setup.spec;
-    let k = spec.mlp.outputs();
+    let k = spec.net.outputs();
     let dim = spec.dim();
     let mut r = rng::stream(opts.seed, 0x9c4e);
     let thetas: Vec<Vec<f64>> = (0..opts.draws)
@@ -154,11 +154,11 @@ pub fn prior_check(
         .collect();
     // Mean function and a new observation per (draw, row), original units.
     let simulate = |xs: &[f64], rows: usize, r: &mut rng::Rng| {
-        let mut ws = spec.mlp.workspace(rows);
+        let mut ws = spec.net.workspace(rows);
         let mut f = vec![vec![0.0; rows]; thetas.len()];
         let mut y = vec![vec![0.0; rows]; thetas.len()];
         for (d, t) in thetas.iter().enumerate() {
-            spec.mlp.forward(t, xs, rows, &mut ws);
+            spec.net.forward(t, xs, rows, &mut ws);
             let ls = spec.log_sigma(t);
             let out = ws.output();
             for n in 0..rows {

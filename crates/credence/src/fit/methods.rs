@@ -233,7 +233,7 @@ mod tests {
     fn options_at_the_defaults_read() {
         let config = Config::default();
         let spec = ModelSpec {
-            mlp: crate::nn::Mlp::new(vec![2, 4, 1], crate::nn::Activation::Tanh),
+            net: crate::nn::Mlp::new(vec![2, 4, 1], crate::nn::Activation::Tanh).into(),
             likelihood: crate::likelihood::Likelihood::Gaussian { noise: None },
         };
         for m in REGISTRY {

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::data::{Dataset, Standardizer};
 use crate::error::{Error, Result};
 use crate::model::ModelSpec;
+use crate::nn::{Mlp, Network};
 use crate::prior::PriorSet;
 
 /// A saved posterior made into the prior of a new fit (see [`transfer_from`]).
@@ -171,15 +172,24 @@ pub fn fit_with_transfer(
 /// Checks that `spec` is the network the transferred prior was made for; names the first
 /// layer that differs.
 pub(crate) fn check_same_network(spec: &ModelSpec, source: &ModelSpec) -> Result<()> {
-    let shape = |s: &ModelSpec| {
-        s.mlp
-            .sizes
+    let (Network::Mlp(mine), Network::Mlp(theirs)) = (&spec.net, &source.net) else {
+        if spec.net != source.net {
+            return Err(Error::Invalid(format!(
+                "the transferred prior is for the network {} but this fit builds {}; use the same layers, input shape and likelihood",
+                source.net.describe(),
+                spec.net.describe()
+            )));
+        }
+        return check_same_likelihood(spec, source);
+    };
+    let shape = |s: &Mlp| {
+        s.sizes
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("→")
     };
-    let (a, b) = (&spec.mlp.sizes, &source.mlp.sizes);
+    let (a, b) = (&mine.sizes, &theirs.sizes);
     if a != b {
         let l = a
             .windows(2)
@@ -193,19 +203,24 @@ pub(crate) fn check_same_network(spec: &ModelSpec, source: &ModelSpec) -> Result
         };
         return Err(Error::Invalid(format!(
             "the transferred prior is for a network {} but this fit builds {}: layer{}.weight is {} in the prior and {} here; use the same hidden sizes, features and likelihood",
-            shape(source),
-            shape(spec),
+            shape(theirs),
+            shape(mine),
             l + 1,
             at(b),
             at(a)
         )));
     }
-    if spec.mlp.activation != source.mlp.activation {
+    if mine.activation != theirs.activation {
         return Err(Error::Invalid(format!(
             "the transferred prior is for a {:?} network, this fit builds a {:?} one",
-            source.mlp.activation, spec.mlp.activation
+            theirs.activation, mine.activation
         )));
     }
+    check_same_likelihood(spec, source)
+}
+
+/// Checks that `spec` has the likelihood the transferred prior was made for.
+fn check_same_likelihood(spec: &ModelSpec, source: &ModelSpec) -> Result<()> {
     if spec.likelihood.name() != source.likelihood.name()
         || spec.likelihood.learns_noise() != source.likelihood.learns_noise()
     {

@@ -77,7 +77,7 @@ impl<'a> PredictiveBuilder<'a> {
     pub fn push_targets(&mut self, out: &[f64], log_sigmas: &[f64]) -> Result<()> {
         let (spec, rows) = (self.spec, self.rows);
         let lik = &spec.likelihood;
-        let k = spec.mlp.outputs();
+        let k = spec.net.outputs();
         let classes = lik.classes();
         if let Some(i) = out.iter().position(|v| !v.is_finite()) {
             return Err(Error::Numeric(format!(
@@ -166,8 +166,8 @@ pub fn predict_draws(
         None,
     )?;
     // All draws' outputs in one batched pass (parallel across draws, one workspace per worker).
-    let outs = spec.mlp.predict_many(draws, x, rows);
-    let per = rows * spec.mlp.outputs();
+    let outs = spec.net.predict_many(draws, x, rows);
+    let per = rows * spec.net.outputs();
     let mut b = PredictiveBuilder::new(spec, rows);
     for (s, theta) in draws.iter().enumerate() {
         b.push_targets(&outs[s * per..(s + 1) * per], &spec.log_sigmas(theta))?;

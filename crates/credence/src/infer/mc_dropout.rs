@@ -93,15 +93,16 @@ fn dropout_log_prior(
     grad: &mut [f64],
 ) -> f64 {
     let mut lp = 0.0;
+    let fed = spec.net.dropout_fed_weights();
     for (range, d) in priors.network_groups() {
-        let fed_by_dropout = (1..spec.mlp.layers()).any(|l| spec.mlp.offsets(l).0 == range.start);
+        let fed_by_dropout = fed.iter().any(|f| f.start == range.start);
         let f = if fed_by_dropout { 1.0 - rate } else { 1.0 };
         for i in range {
             lp += f * d.log_prob(theta[i]);
             grad[i] += f * d.grad_log_prob(theta[i]);
         }
     }
-    let nd = spec.mlp.dim();
+    let nd = spec.net.dim();
     for j in nd..nd + spec.noise_params() {
         if let Some((l, g)) = priors.noise_log_prior_grad(theta[j], false) {
             lp += l;
@@ -131,12 +132,13 @@ fn train(
         cfg.batch_size.min(n)
     };
     let mut theta = spec.init(&mut rng::stream(seed, 0x1417));
-    let nd = spec.mlp.dim();
-    let k = spec.mlp.outputs();
+    let nd = spec.net.dim();
+    let k = spec.net.outputs();
     let kt = spec.targets();
     let mut adam = Adam::new(theta.len(), cfg.learning_rate);
     let mut grad = vec![0.0; theta.len()];
-    let mut ws = spec.mlp.workspace(bs);
+    let net = &spec.net;
+    let mut ws = net.workspace(bs);
     let (mut bx, mut by) = (Vec::new(), Vec::new());
     let mut r = rng::stream(seed, 0xd40);
     let mut val_model = val.map(|v| Model::new(spec.clone(), None, v)).transpose()?;
@@ -154,8 +156,7 @@ fn train(
                 by.extend_from_slice(data.target_row(i));
             }
             grad.fill(0.0);
-            spec.mlp
-                .forward_dropout(&theta, &bx, rows, &mut ws, rate, &mut r);
+            net.forward_dropout(&theta, &bx, rows, &mut ws, rate, &mut r);
             let ls = spec.log_sigmas(&theta);
             let mut gls = vec![0.0; kt];
             let (out, og) = ws.output_and_grad();
@@ -167,7 +168,7 @@ fn train(
                 Some(&mut og[..rows * k]),
                 &mut gls,
             );
-            spec.mlp.backward(&theta, &bx, rows, &mut ws, &mut grad);
+            net.backward(&theta, &bx, rows, &mut ws, &mut grad);
             for (g, v) in grad[nd..nd + spec.noise_params()].iter_mut().zip(&gls) {
                 *g += v;
             }
@@ -255,9 +256,9 @@ pub fn fit_mc_dropout(
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<DropoutFit> {
-    if spec.mlp.layers() < 2 {
+    if !spec.net.has_hidden() {
         return Err(Error::Invalid(
-            "MC dropout needs at least one hidden layer (model.hidden)".into(),
+            "MC dropout needs at least one hidden layer (model.hidden, or a layer before the output in model.layers)".into(),
         ));
     }
     let use_val = cfg.validation_fraction > 0.0 && data.rows >= 20;
@@ -381,12 +382,12 @@ impl Posterior for McDropoutPosterior {
         rows: usize,
         rng: &mut Rng,
     ) -> Result<Predictive> {
-        let mut ws = spec.mlp.workspace(rows);
+        let net = &spec.net;
+        let mut ws = net.workspace(rows);
         let mut b = PredictiveBuilder::new(spec, rows);
         let ls = spec.log_sigmas(&self.theta);
         for _ in 0..self.passes {
-            spec.mlp
-                .forward_dropout(&self.theta, x, rows, &mut ws, self.rate, rng);
+            net.forward_dropout(&self.theta, x, rows, &mut ws, self.rate, rng);
             b.push_targets(ws.output(), &ls)?;
         }
         Ok(b.finish())

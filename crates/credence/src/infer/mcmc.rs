@@ -345,7 +345,7 @@ pub fn diagnose(
     rows: usize,
 ) -> (Vec<QuantitySummary>, f64, f64, f64) {
     let mut q = vec![QuantitySummary::new("log density", &samples.logp)];
-    let nd = spec.mlp.dim();
+    let nd = spec.net.dim();
     let nn = spec.noise_params();
     for j in 0..nn {
         let tau = samples.quantity(|t| (-2.0 * t[nd + j]).exp());
@@ -356,15 +356,15 @@ pub fn diagnose(
         };
         q.push(QuantitySummary::new(&name, &tau));
     }
-    let f = spec.mlp.inputs();
-    let k = spec.mlp.outputs();
+    let f = spec.net.inputs();
+    let k = spec.net.outputs();
     let lik = &spec.likelihood;
-    let mut ws = spec.mlp.workspace(rows);
+    let mut ws = spec.net.workspace(rows);
     // values[row][chain][draw]
     let mut values = vec![vec![Vec::new(); samples.draws.len()]; rows];
     for (c, chain) in samples.draws.iter().enumerate() {
         for theta in chain {
-            spec.mlp.forward(theta, &x[..rows * f], rows, &mut ws);
+            spec.net.forward(theta, &x[..rows * f], rows, &mut ws);
             let out = ws.output();
             for (n, v) in values.iter_mut().enumerate() {
                 let o = &out[n * k..(n + 1) * k];

@@ -16,6 +16,7 @@ use crate::dist::Dist;
 use crate::error::{Error, Result};
 use crate::model::ModelSpec;
 use crate::nn::kernels::{affine, affine_backward_input, affine_backward_params};
+use crate::nn::Mlp;
 use crate::optim::Adam;
 use crate::predict::Predictive;
 use crate::prior::{ResolvedHierarchy, ResolvedPriors};
@@ -161,7 +162,7 @@ impl LrtWorkspace {
 /// Forward pass with one draw of every pre-activation per row; returns the output slice.
 #[allow(clippy::too_many_arguments)]
 fn lrt_forward<'w>(
-    spec: &ModelSpec,
+    mlp: &Mlp,
     mu: &[f64],
     var: &[f64],
     x: &[f64],
@@ -169,7 +170,6 @@ fn lrt_forward<'w>(
     ws: &'w mut LrtWorkspace,
     rng: &mut Rng,
 ) -> &'w [f64] {
-    let mlp = &spec.mlp;
     let layers = mlp.layers();
     for l in 0..layers {
         let (k, m) = (mlp.sizes[l], mlp.sizes[l + 1]);
@@ -210,7 +210,7 @@ fn lrt_forward<'w>(
 /// `g_var` (network parameters only).
 #[allow(clippy::too_many_arguments)]
 fn lrt_backward(
-    spec: &ModelSpec,
+    mlp: &Mlp,
     mu: &[f64],
     var: &[f64],
     x: &[f64],
@@ -220,7 +220,6 @@ fn lrt_backward(
     g_mu: &mut [f64],
     g_var: &mut [f64],
 ) {
-    let mlp = &spec.mlp;
     let layers = mlp.layers();
     let ow = mlp.outputs();
     ws.delta[..rows * ow].copy_from_slice(&out_grad[..rows * ow]);
@@ -260,6 +259,55 @@ fn lrt_backward(
             *d = (*d + 2.0 * a * t) * der;
         }
         std::mem::swap(&mut ws.delta, &mut ws.delta_prev);
+    }
+}
+
+/// The local-reparameterisation passes of either kind of network, with their buffers.
+enum Lrt<'a> {
+    Mlp(&'a Mlp, LrtWorkspace),
+    Cnn(&'a crate::nn::Cnn, crate::nn::conv::CnnLrtWorkspace),
+}
+
+impl<'a> Lrt<'a> {
+    fn new(net: &'a crate::nn::Network, rows: usize) -> Self {
+        match net {
+            crate::nn::Network::Mlp(m) => Lrt::Mlp(m, LrtWorkspace::new(&m.sizes, rows)),
+            crate::nn::Network::Cnn(c) => Lrt::Cnn(c, c.lrt_workspace(rows)),
+        }
+    }
+
+    fn forward(
+        &mut self,
+        mu: &[f64],
+        var: &[f64],
+        x: &[f64],
+        rows: usize,
+        rng: &mut Rng,
+    ) -> &[f64] {
+        match self {
+            Lrt::Mlp(m, ws) => lrt_forward(m, mu, var, x, rows, ws, rng),
+            Lrt::Cnn(c, ws) => {
+                c.lrt_forward(mu, var, x, rows, ws, rng);
+                ws.output(rows)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &mut self,
+        mu: &[f64],
+        var: &[f64],
+        x: &[f64],
+        rows: usize,
+        out_grad: &[f64],
+        g_mu: &mut [f64],
+        g_var: &mut [f64],
+    ) {
+        match self {
+            Lrt::Mlp(m, ws) => lrt_backward(m, mu, var, x, rows, out_grad, ws, g_mu, g_var),
+            Lrt::Cnn(c, ws) => c.lrt_backward(mu, var, x, rows, out_grad, ws, g_mu, g_var),
+        }
     }
 }
 
@@ -382,7 +430,7 @@ pub fn fit_vi(
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<ViFit> {
-    let nd = spec.mlp.dim();
+    let nd = spec.net.dim();
     let learns_noise = spec.likelihood.learns_noise();
     // One point-estimated log σ per target when the noise is learned.
     let nn = spec.noise_params();
@@ -416,8 +464,8 @@ pub fn fit_vi(
     let mut grad = vec![0.0; phi.len()];
     let mut var = vec![0.0; nd];
     let mut adam = Adam::new(phi.len(), opts.learning_rate);
-    let mut ws = LrtWorkspace::new(&spec.mlp.sizes, bs);
-    let k = spec.mlp.outputs();
+    let mut lrt = Lrt::new(&spec.net, bs);
+    let k = spec.net.outputs();
     let mut og = vec![0.0; bs * k];
     let (mut bx, mut by) = (
         Vec::with_capacity(bs * data.features),
@@ -465,7 +513,7 @@ pub fn fit_vi(
                 *v = (2.0 * si).exp();
             }
             grad.fill(0.0);
-            let out = lrt_forward(spec, mu, &var, &bx, rows, &mut ws, &mut r);
+            let out = lrt.forward(mu, &var, &bx, rows, &mut r);
             let scale = n as f64 / rows as f64;
             let mut gls = vec![0.0; kt];
             let ll = spec.likelihood.log_lik_targets(
@@ -479,17 +527,7 @@ pub fn fit_vi(
             let (g_mu, g_rest) = grad.split_at_mut(nd);
             let (g_s, g_noise) = g_rest.split_at_mut(nd);
             // g_s temporarily holds ∂/∂σ², converted to ∂/∂s below.
-            lrt_backward(
-                spec,
-                mu,
-                &var,
-                &bx,
-                rows,
-                &og[..rows * k],
-                &mut ws,
-                g_mu,
-                g_s,
-            );
+            lrt.backward(mu, &var, &bx, rows, &og[..rows * k], g_mu, g_s);
             for (g, v) in g_s.iter_mut().zip(&var) {
                 *g *= 2.0 * v;
             }
@@ -675,14 +713,14 @@ impl Posterior for GaussianMfPosterior {
         rows: usize,
         rng: &mut Rng,
     ) -> Result<Predictive> {
-        let mut ws = spec.mlp.workspace(rows);
+        let mut ws = spec.net.workspace(rows);
         let mut b = PredictiveBuilder::new(spec, rows);
         let mut theta = self.mean.clone();
         for _ in 0..self.samples {
             for ((t, m), s) in theta.iter_mut().zip(&self.mean).zip(&self.std) {
                 *t = m + s * rng::normal(rng);
             }
-            spec.mlp.forward(&theta, x, rows, &mut ws);
+            spec.net.forward(&theta, x, rows, &mut ws);
             b.push_targets(ws.output(), &spec.log_sigmas(&theta))?;
         }
         Ok(b.finish())
@@ -705,7 +743,7 @@ impl Posterior for GaussianMfPosterior {
 mod tests {
     use super::*;
     use crate::likelihood::Likelihood;
-    use crate::nn::{Activation, Mlp};
+    use crate::nn::Activation;
 
     /// With the pre-activation noise fixed (same seed), the sampled log-likelihood is a smooth
     /// function of (μ, σ²): its hand-written gradient must match central differences.
@@ -713,27 +751,38 @@ mod tests {
     fn local_reparameterisation_gradient_matches_finite_differences() {
         for act in [Activation::Tanh, Activation::Relu] {
             let spec = ModelSpec {
-                mlp: Mlp::new(vec![3, 4, 3, 2], act),
+                net: Mlp::new(vec![3, 4, 3, 2], act).into(),
                 likelihood: Likelihood::Heteroscedastic,
             };
             let rows = 5;
             let mut r = rng::stream(1, 2);
             let x: Vec<f64> = (0..rows * 3).map(|_| rng::normal(&mut r)).collect();
             let y: Vec<f64> = (0..rows).map(|_| rng::normal(&mut r)).collect();
-            let nd = spec.mlp.dim();
+            let nd = spec.net.dim();
             let mu: Vec<f64> = (0..nd).map(|_| 0.5 * rng::normal(&mut r)).collect();
             let var: Vec<f64> = (0..nd).map(|_| 0.05 + 0.1 * rng::uniform(&mut r)).collect();
-            let mut ws = LrtWorkspace::new(&spec.mlp.sizes, rows);
+            let mut ws = LrtWorkspace::new(&spec.net.as_mlp().unwrap().sizes, rows);
             let f = |mu: &[f64], var: &[f64], ws: &mut LrtWorkspace, og: Option<&mut [f64]>| {
                 let mut rr = rng::stream(9, 9);
-                let out = lrt_forward(&spec, mu, var, &x, rows, ws, &mut rr).to_vec();
+                let out = lrt_forward(spec.net.as_mlp().unwrap(), mu, var, &x, rows, ws, &mut rr)
+                    .to_vec();
                 let mut g = 0.0;
                 spec.likelihood.log_lik(&out, &y, 0.0, 1.0, og, &mut g)
             };
             let mut og = vec![0.0; rows * 2];
             f(&mu, &var, &mut ws, Some(&mut og));
             let (mut gm, mut gv) = (vec![0.0; nd], vec![0.0; nd]);
-            lrt_backward(&spec, &mu, &var, &x, rows, &og, &mut ws, &mut gm, &mut gv);
+            lrt_backward(
+                spec.net.as_mlp().unwrap(),
+                &mu,
+                &var,
+                &x,
+                rows,
+                &og,
+                &mut ws,
+                &mut gm,
+                &mut gv,
+            );
             let h = 1e-6;
             for i in 0..nd {
                 let (mut a, mut b) = (mu.clone(), mu.clone());

@@ -255,10 +255,11 @@ pub fn outer_diag(
 pub struct KronFactors {
     /// Layer index (0-based).
     pub layer: usize,
-    /// `(inputs+1) × (inputs+1)`: mean over rows of `ā āᵀ`, `ā` = the layer input with a 1 appended.
+    /// `(inputs+1) × (inputs+1)`: mean over rows of `ā āᵀ`, `ā` = the layer input with a 1
+    /// appended (for a convolution, its im2col patch, summed over output positions).
     pub a: Vec<f64>,
     /// `outputs × outputs`: `Σ_c Σ_n δ_{c,n} δ_{c,n}ᵀ`, the back-propagated factors at the
-    /// layer's pre-activation.
+    /// layer's pre-activation (for a convolution, the mean over output positions).
     pub g: Vec<f64>,
 }
 

@@ -11,10 +11,13 @@ pub mod curvature;
 pub mod kernels;
 mod layout;
 mod mlp;
+mod network;
+mod network_curvature;
 pub mod simd;
 
 pub use activation::Activation;
 pub use conv::{Cnn, CnnSpec, CnnWorkspace, LayerSpec};
 pub use layout::{GroupKind, ParamGroup, ParamLayout};
 pub use mlp::{Mlp, RowObjective, RowObjectivePar, Workspace, FUSED_PAR_MIN};
+pub use network::{NetWorkspace, Network};
 pub use simd::{Isa, Real};

@@ -22,6 +22,7 @@ use super::{NoiseParam, Prior, PriorSet, Provenance};
 use crate::dist::Dist;
 use crate::error::{Error, Result};
 use crate::model::ModelSpec;
+use crate::nn::GroupKind;
 use crate::rng;
 use serde::{Deserialize, Serialize};
 
@@ -151,8 +152,8 @@ pub struct Calibration {
 
 /// The layer-wise priors for output-layer scale `kappa` and bias centre `centre`.
 fn layer_priors(spec: &ModelSpec, kappa: f64, centre: f64, prov: &Provenance) -> Vec<Prior> {
-    let sizes = &spec.mlp.sizes;
-    let layers = sizes.len() - 1;
+    let layout = spec.net.layout(false);
+    let layers = layout.groups.iter().map(|g| g.layer).max().unwrap_or(0);
     let mut out = Vec::new();
     let normal = |params: String, loc: f64, scale: f64| Prior {
         params,
@@ -162,16 +163,19 @@ fn layer_priors(spec: &ModelSpec, kappa: f64, centre: f64, prov: &Provenance) ->
         per_parameter: None,
         hierarchy: None,
     };
-    for (l, &width) in sizes.iter().enumerate().take(layers) {
-        let fan_in = width.max(1) as f64;
-        let last = l + 1 == layers;
+    for g in &layout.groups {
+        let fan_in = g.fan_in.max(1) as f64;
+        let last = g.layer == layers;
         let (w, b, loc) = if last {
             (kappa / fan_in.sqrt(), kappa, centre)
         } else {
             (1.0 / fan_in.sqrt(), 1.0, 0.0)
         };
-        out.push(normal(format!("layer{}.weight", l + 1), 0.0, w));
-        out.push(normal(format!("layer{}.bias", l + 1), loc, b));
+        match g.kind {
+            GroupKind::Weight => out.push(normal(g.name.clone(), 0.0, w)),
+            GroupKind::Bias => out.push(normal(g.name.clone(), loc, b)),
+            GroupKind::Noise => {}
+        }
     }
     out
 }
@@ -211,12 +215,12 @@ fn simulate(
     }
     let resolved = set.resolve(&layout, "[output_prior]")?;
     let mut r = rng::stream(seed, 0x0a7b_0000);
-    let mut ws = spec.mlp.workspace(rows);
+    let mut ws = spec.net.workspace(rows);
     let mut theta = vec![0.0; spec.dim()];
     let mut out = Vec::with_capacity(draws);
     for _ in 0..draws {
         resolved.sample(&mut r, &mut theta);
-        spec.mlp.forward(&theta, x, rows, &mut ws);
+        spec.net.forward(&theta, x, rows, &mut ws);
         out.push(ws.output().to_vec());
     }
     Ok(out)
@@ -238,14 +242,14 @@ pub fn calibrate(
     seed: u64,
 ) -> Result<(Vec<Prior>, Calibration)> {
     belief.validate("[output_prior]")?;
-    let features = spec.mlp.sizes[0];
+    let features = spec.net.inputs();
     if rows == 0 || x.len() < rows * features {
         return Err(Error::Invalid(
             "an output prior needs the training inputs".into(),
         ));
     }
     let (xs, n) = row_subset(x, rows, features);
-    let k = spec.mlp.outputs();
+    let k = spec.net.outputs();
     let statement = belief.describe();
     let prov = Provenance {
         kind: belief.provenance.kind,

@@ -102,12 +102,7 @@ fn summary(inp: &ReportInput<'_>, m: &Metrics) -> String {
         vec!["priors".into(), r.prior_summary.clone()],
         vec![
             "network".into(),
-            format!(
-                "{:?} {} → {}",
-                r.model.mlp.sizes,
-                r.model.mlp.activation.name(),
-                r.model.likelihood.name()
-            ),
+            format!("{} → {}", r.model.net.describe(), r.model.likelihood.name()),
         ],
         vec![
             "trained on".into(),

@@ -64,10 +64,8 @@ impl InferenceMethod for Laplace {
                 // KFAC cannot hold per-parameter precisions: the full Hessian where it fits,
                 // else the diagonal.
                 let covered = match lopts.subset {
-                    infer::Subset::All => spec.mlp.dim(),
-                    infer::Subset::LastLayer => {
-                        crate::nn::curvature::last_layer_range(&spec.mlp).len()
-                    }
+                    infer::Subset::All => spec.net.dim(),
+                    infer::Subset::LastLayer => spec.net.last_layer_range().len(),
                 };
                 lopts.hessian = if covered <= lopts.max_full_params {
                     infer::HessianStructure::Full
@@ -79,7 +77,7 @@ impl InferenceMethod for Laplace {
         if config.output_prior.is_some() && !config.inference.contains_key("hessian") {
             // An output prior's weights and biases have different scales in a layer, which
             // KFAC's one precision per layer cannot hold: the full Hessian where it fits.
-            lopts.hessian = if spec.mlp.dim() <= lopts.max_full_params {
+            lopts.hessian = if spec.net.dim() <= lopts.max_full_params {
                 infer::HessianStructure::Full
             } else {
                 infer::HessianStructure::Diag

@@ -119,7 +119,7 @@ pub(super) fn gaussian_prior(
     priors: &ResolvedPriors,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     let layout = spec.layout();
-    let nd = spec.mlp.dim();
+    let nd = spec.net.dim();
     let mut loc = vec![0.0; nd];
     let mut prec = vec![0.0; nd];
     let dists = priors.parameter_dists(nd);

@@ -148,16 +148,16 @@ impl Evidence {
         o: &LaplaceOptions,
     ) -> Result<Self> {
         let kind = lik_kind(spec)?;
-        let mlp = &spec.mlp;
+        let net = &spec.net;
         let (loc, prec) = gaussian_prior(spec, priors)?;
         let subset = match o.subset {
-            Subset::All => 0..mlp.dim(),
-            Subset::LastLayer => last_layer_range(mlp),
+            Subset::All => 0..net.dim(),
+            Subset::LastLayer => net.last_layer_range(),
         };
         let p = subset.len();
         let first_layer = match o.subset {
             Subset::All => 0,
-            Subset::LastLayer => mlp.layers() - 1,
+            Subset::LastLayer => net.param_layers() - 1,
         };
         if o.hessian == HessianStructure::Full && p > o.max_full_params {
             return Err(Error::Invalid(format!(
@@ -166,8 +166,8 @@ impl Evidence {
             )));
         }
         let rows = data.rows;
-        let mut ws = mlp.workspace(rows);
-        mlp.forward(theta, &data.x, rows, &mut ws);
+        let mut ws = net.workspace(rows);
+        net.forward(theta, &data.x, rows, &mut ws);
         let f = ws.output().to_vec();
         if f.iter().any(|v| !v.is_finite()) {
             return Err(Error::Numeric(
@@ -190,19 +190,13 @@ impl Evidence {
             c
         };
         let curv = match o.hessian {
-            HessianStructure::Diag => Curv::Diag(outer_diag(
-                mlp,
-                theta,
-                &data.x,
-                rows,
-                &ws,
-                &factors,
-                subset.clone(),
-            )),
+            HessianStructure::Diag => {
+                Curv::Diag(net.outer_diag(theta, &data.x, rows, &ws, &factors, subset.clone()))
+            }
             HessianStructure::Full => {
                 let mut mat = vec![0.0; p * p];
                 for u in &factors {
-                    let g = per_sample_grads(mlp, theta, &data.x, rows, &ws, u, subset.clone());
+                    let g = net.per_sample_grads(theta, &data.x, rows, &ws, u, subset.clone());
                     linalg::gram_add(&g, rows, p, &mut mat);
                 }
                 let (mut eig, vecs) = linalg::sym_eig(&mat, p);
@@ -212,14 +206,13 @@ impl Evidence {
                 Curv::Full { mat, eig }
             }
             HessianStructure::Kfac => {
-                let kf = kron_factors(
-                    mlp,
+                let kf = net.kron_factors(
                     theta,
                     &data.x,
                     rows,
                     &ws,
                     &factors,
-                    first_layer..mlp.layers(),
+                    first_layer..net.param_layers(),
                 );
                 // A is a mean over rows: scale it back to a sum so that A ⊗ G ≈ Σ_n.
                 let blocks = kf
@@ -232,7 +225,7 @@ impl Evidence {
                         clip(&mut dg);
                         KfacBlock {
                             layer: k.layer,
-                            start: mlp.offsets(k.layer).0 - subset.start,
+                            start: net.param_layer_range(k.layer).start - subset.start,
                             qa,
                             da,
                             qg,
@@ -247,8 +240,8 @@ impl Evidence {
         };
         // Prior-precision groups.
         let layer_range = |l: usize| -> Range<usize> {
-            let (wo, bo) = mlp.offsets(l);
-            (wo - subset.start)..(bo + mlp.sizes[l + 1] - subset.start)
+            let r = net.param_layer_range(l);
+            (r.start - subset.start)..(r.end - subset.start)
         };
         let mut groups: Vec<HyperGroup> = match o.tune {
             Tune::None => {
@@ -273,18 +266,20 @@ impl Evidence {
                 PriorGroups::Global => vec![HyperGroup {
                     name: match o.subset {
                         Subset::All => "*".into(),
-                        Subset::LastLayer => format!("layer{}.*", mlp.layers()),
+                        Subset::LastLayer => {
+                            format!("{}.*", net.param_layer_name(net.param_layers() - 1))
+                        }
                     },
-                    ranges: (first_layer..mlp.layers()).map(layer_range).collect(),
-                    layers: (first_layer..mlp.layers()).collect(),
+                    ranges: (first_layer..net.param_layers()).map(layer_range).collect(),
+                    layers: (first_layer..net.param_layers()).collect(),
                     lambda: 0.0,
                     loc: 0.0,
                     count: 0,
                     sq: 0.0,
                 }],
-                PriorGroups::Layer => (first_layer..mlp.layers())
+                PriorGroups::Layer => (first_layer..net.param_layers())
                     .map(|l| HyperGroup {
-                        name: format!("layer{}.*", l + 1),
+                        name: format!("{}.*", net.param_layer_name(l)),
                         ranges: std::iter::once(layer_range(l)).collect(),
                         layers: vec![l],
                         lambda: 0.0,
@@ -540,7 +535,7 @@ impl Evidence {
         };
         let mut t = theta.to_vec();
         if self.learns_noise {
-            t[spec.mlp.dim()] = self.sigma.ln();
+            t[spec.net.dim()] = self.sigma.ln();
         }
         Ok((
             LaplacePosterior::from_parts(t, subset, o.predictive, o.samples, cov),

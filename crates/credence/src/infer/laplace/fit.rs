@@ -200,8 +200,8 @@ pub(super) fn laplace_core(
     };
     let final_ev = ev.current()?;
     let subset = match o.subset {
-        Subset::All => 0..spec.mlp.dim(),
-        Subset::LastLayer => last_layer_range(&spec.mlp),
+        Subset::All => 0..spec.net.dim(),
+        Subset::LastLayer => spec.net.last_layer_range(),
     };
     let (posterior, jitter) = ev.posterior(&theta, subset.clone(), o, spec)?;
     let how = match &online {

@@ -314,7 +314,7 @@ pub(super) fn fit_hierarchical(
     };
     let final_ev = ev.current()?;
     let sigma_map = (ev.kind == LikKind::Gaussian).then_some(spec.log_sigma(&map.theta).exp());
-    let subset = 0..spec.mlp.dim();
+    let subset = 0..spec.net.dim();
     let (posterior, jitter) = ev.posterior(&map.theta, subset.clone(), o, spec)?;
     let labels = h.labels();
     let scales: Vec<ScaleEstimate> = labels

@@ -14,10 +14,7 @@ use crate::dist::Dist;
 use crate::error::{Error, Result};
 use crate::likelihood::Likelihood;
 use crate::model::ModelSpec;
-use crate::nn::curvature::{
-    jacobians, kron_factors, last_layer_range, outer_diag, per_sample_grads,
-};
-use crate::nn::{GroupKind, Mlp};
+use crate::nn::{GroupKind, Network};
 use crate::optim::Adam;
 use crate::predict::{
     logit_gaussian_members, ClassPredictive, NoiseFamily, Predictive, RegressionPredictive,

@@ -88,7 +88,7 @@ pub(super) fn train_online(
         ));
     }
     let (loc, mut lam) = gaussian_prior(spec, priors)?;
-    let nd = spec.mlp.dim();
+    let nd = spec.net.dim();
     let learns_noise = spec.likelihood.learns_noise();
     let layout = spec.layout();
     let ev_opts = LaplaceOptions {
@@ -169,7 +169,7 @@ pub(super) fn train_online(
             }
             let subset_start = match o.subset {
                 Subset::All => 0,
-                Subset::LastLayer => last_layer_range(&spec.mlp).start,
+                Subset::LastLayer => spec.net.last_layer_range().start,
             };
             for g in &ev.groups {
                 for rg in &g.ranges {

@@ -159,13 +159,13 @@ impl LaplacePosterior {
     /// MAP outputs (`rows × K`).
     pub fn function_covariance(
         &self,
-        mlp: &Mlp,
+        net: &Network,
         x: &[f64],
         rows: usize,
     ) -> Result<(Vec<f64>, Vec<f64>)> {
-        let kk = mlp.outputs();
+        let kk = net.outputs();
         let p = self.dim();
-        let f_in = mlp.inputs();
+        let f_in = net.inputs();
         let mut f = Vec::with_capacity(rows * kk);
         let mut var = Vec::with_capacity(rows * kk * kk);
         let chunk = 256;
@@ -173,10 +173,10 @@ impl LaplacePosterior {
         while start < rows {
             let n = chunk.min(rows - start);
             let xc = &x[start * f_in..(start + n) * f_in];
-            let mut ws = mlp.workspace(n);
-            mlp.forward(&self.theta, xc, n, &mut ws);
+            let mut ws = net.workspace(n);
+            net.forward(&self.theta, xc, n, &mut ws);
             f.extend_from_slice(ws.output());
-            let jac = jacobians(mlp, &self.theta, xc, n, &ws, self.subset.clone());
+            let jac = net.jacobians(&self.theta, xc, n, &ws, self.subset.clone());
             for r in 0..n {
                 let rowj = &jac[r * kk * p..(r + 1) * kk * p];
                 // Σ J_bᵀ per output b, then V_ab = J_a · Σ J_b.
@@ -419,8 +419,8 @@ impl Posterior for LaplacePosterior {
             return crate::infer::predict_draws(spec, &draws, x, rows);
         }
         let kind = lik_kind(spec)?;
-        let kk = spec.mlp.outputs();
-        let (f, v) = self.function_covariance(&spec.mlp, x, rows)?;
+        let kk = spec.net.outputs();
+        let (f, v) = self.function_covariance(&spec.net, x, rows)?;
         if spec.targets() > 1 {
             return targets_glm_predictive(spec, &self.theta, &f, &v, rows);
         }

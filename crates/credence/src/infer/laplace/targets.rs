@@ -17,7 +17,7 @@ pub(super) fn targets_glm_predictive(
     v: &[f64],
     rows: usize,
 ) -> Result<Predictive> {
-    let kk = spec.mlp.outputs();
+    let kk = spec.net.outputs();
     let per = spec.likelihood.outputs();
     let log_sigmas = spec.log_sigmas(theta);
     let mut out = Vec::with_capacity(spec.targets());

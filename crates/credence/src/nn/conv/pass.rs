@@ -80,6 +80,18 @@ impl<T: Real> CnnWorkspace<T> {
         &self.patches[l]
     }
 
+    /// Activation derivative of planned layer `l` at the last forward pass (same shape as its
+    /// output; empty for layers without an activation).
+    pub fn layer_derivative(&self, l: usize) -> &[T] {
+        &self.derivs[l]
+    }
+
+    /// Winners of max pooling `l` of the last forward pass (per output, the index of the
+    /// chosen input within its example; empty for other layers).
+    pub fn pool_winners(&self, l: usize) -> &[u32] {
+        &self.argmax[l]
+    }
+
     /// Instruction set the kernels run on (the best one detected unless set).
     pub fn isa(&self) -> Isa {
         self.isa.unwrap_or_else(Isa::detect)
@@ -196,6 +208,21 @@ impl Cnn {
 
     /// [`Cnn::forward`] on the first `rows` rows of a workspace sized for at least that many.
     fn forward_in<T: Real>(&self, theta: &[T], x: &[T], rows: usize, ws: &mut CnnWorkspace<T>) {
+        self.forward_with(theta, x, rows, ws, |_, _, _| {});
+    }
+
+    /// [`Cnn::forward_in`] that calls `after_layer(layer, output, derivative)` once each planned layer
+    /// is computed and before the next one reads it (the derivative is empty for layers without
+    /// an activation): how dropout masks a hidden layer's output and folds the mask into the
+    /// derivative that [`Cnn::backward`] multiplies by.
+    pub(super) fn forward_with<T: Real>(
+        &self,
+        theta: &[T],
+        x: &[T],
+        rows: usize,
+        ws: &mut CnnWorkspace<T>,
+        mut after_layer: impl FnMut(usize, &mut [T], &mut [T]),
+    ) {
         let isa = ws.isa();
         for (i, l) in self.plan().iter().enumerate() {
             let (before, after) = ws.outs.split_at_mut(i);
@@ -218,6 +245,12 @@ impl Cnn {
                 }
                 Op::Global => global_pool(input, rows, l.input, out),
             }
+            let d = if l.act.is_some() {
+                &mut ws.derivs[i][..rows * l.output.size()]
+            } else {
+                &mut []
+            };
+            after_layer(i, out, d);
         }
     }
 
