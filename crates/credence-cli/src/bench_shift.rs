@@ -105,6 +105,11 @@ pub fn shift(a: &ShiftArgs) -> Result<()> {
         credence::artifact::write_atomic(p, svg.as_bytes())
             .with_context(|| format!("writing the plot {}", p.display()))?;
     }
+    if let Some(p) = &a.report {
+        let html = credence::report::shift_page(&results, &header(&results, &path, &data, &opts))?;
+        credence::artifact::write_atomic(p, html.as_bytes())
+            .with_context(|| format!("writing the report {}", p.display()))?;
+    }
     if a.output.json {
         println!("{}", serde_json::to_string(&results)?);
         return Ok(());
@@ -113,16 +118,17 @@ pub fn shift(a: &ShiftArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_tables(
+/// The line that describes the data and the split.
+fn header(
     results: &[credence::bench::shift::ShiftResult],
     path: &Path,
     data: &Dataset,
     opts: &ShiftOptions,
-) {
+) -> String {
     let Some(first) = results.first() else {
-        return;
+        return String::new();
     };
-    println!(
+    format!(
         "{} — {} images of {:?}, stratified split seed {}: {} train / {} test rows{}",
         path.display(),
         data.rows,
@@ -136,7 +142,19 @@ fn print_tables(
                 first.ood_rows
             ))
             .unwrap_or_default()
-    );
+    )
+}
+
+fn print_tables(
+    results: &[credence::bench::shift::ShiftResult],
+    path: &Path,
+    data: &Dataset,
+    opts: &ShiftOptions,
+) {
+    if results.is_empty() {
+        return;
+    }
+    println!("{}", header(results, path, data, opts));
     let head = |what: &str| {
         let mut s = format!("\n{what}\n{:<22}", "method");
         for d in &opts.angles {

@@ -335,6 +335,9 @@ pub struct ShiftArgs {
     /// Write the plot (accuracy and ECE against rotation) as SVG here.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Write an HTML report (the plot, every table, OOD detection) here.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

@@ -126,17 +126,26 @@ fn bench_shift_runs_a_small_protocol() {
         "shift",
         "--methods",
         "mle,mc-dropout",
+        "--network",
+        "mlp,cnn",
         "--angles",
         "0,90",
         "--config",
         &cfg.display().to_string(),
         "--plot",
         &plot.display().to_string(),
+        "--report",
+        &dir.path().join("shift.html").display().to_string(),
         "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     let runs = v.as_array().unwrap();
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 4, "two methods on two networks");
+    let nets: Vec<&str> = runs
+        .iter()
+        .map(|r| r["network"].as_str().unwrap())
+        .collect();
+    assert_eq!(nets, ["mlp", "mlp", "cnn", "cnn"]);
     for r in runs {
         let rot = r["rotations"].as_array().unwrap();
         let acc = |i: usize| rot[i]["accuracy"].as_f64().unwrap();
@@ -144,16 +153,29 @@ fn bench_shift_runs_a_small_protocol() {
         assert!(acc(0) > 0.8 && acc(1) < acc(0) - 0.2, "{r}");
         assert!(r["auroc_entropy"].as_f64().unwrap() > 0.5, "{r}");
     }
-    assert!(
-        runs[0]["auroc_mi"].is_null(),
-        "MLE has no mutual information"
-    );
-    assert!(runs[1]["auroc_mi"].as_f64().is_some());
+    for i in [0, 2] {
+        assert!(
+            runs[i]["auroc_mi"].is_null(),
+            "MLE has no mutual information"
+        );
+        assert!(runs[i + 1]["auroc_mi"].as_f64().is_some());
+    }
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert!(
         svg.contains("<svg") && svg.contains("ECE"),
         "the plot has both panels"
     );
+    let html = std::fs::read_to_string(dir.path().join("shift.html")).unwrap();
+    for part in [
+        "<svg",
+        "Accuracy",
+        "Expected calibration error",
+        "AUROC",
+        "cnn",
+        "mc-dropout",
+    ] {
+        assert!(html.contains(part), "the report has {part}");
+    }
     let m = fails(&["bench", "shift", "--methods", "laplace-diag"]);
     assert!(m.contains("laplace-ll, laplace-kfac"), "{m}");
 }

@@ -6,6 +6,8 @@
 mod calibrated;
 mod html;
 mod sections;
+mod shift;
 mod study;
 
 pub use sections::{build, build_calibrated, ReportInput, SECTION_IDS};
+pub use shift::shift_page;
