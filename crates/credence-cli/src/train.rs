@@ -161,6 +161,11 @@ pub fn fit(a: &FitArgs) -> Result<()> {
                 println!("  {line}");
             }
         }
+        println!(
+            "  network: {} ({} parameters)",
+            r.model.net.describe(),
+            r.model.dim()
+        );
         println!("priors:");
         io::print_priors(&model.record);
         if let Some(n) = &transfer_noise {

@@ -179,3 +179,48 @@ fn bench_shift_runs_a_small_protocol() {
     let m = fails(&["bench", "shift", "--methods", "laplace-diag"]);
     assert!(m.contains("laplace-ll, laplace-kfac"), "{m}");
 }
+
+#[test]
+fn fit_a_cnn_from_csv_pixels_with_the_configs_input_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cnn.toml");
+    std::fs::write(
+        &cfg,
+        "[model]\nlayers = [ {conv2d = {out = 4, kernel = 3, padding = 1}}, {pool = \"max2\"}, {dense = 16} ]\ninput_shape = [1, 8, 8]\n[model.likelihood]\nfamily = \"categorical\"\n[training]\nepochs = 10\n",
+    )
+    .unwrap();
+    let model = dir.path().join("m").display().to_string();
+    let data = digits().display().to_string();
+    let cfg = cfg.display().to_string();
+    // digits.csv has constant (blank-border) pixels: a CNN keeps them, so the shape holds.
+    let out = ok(&[
+        "fit", "--data", &data, "--target", "label", "--config", &cfg, "--out", &model,
+    ]);
+    assert!(out.contains("64 features"), "{out}");
+    assert!(
+        out.contains("network: cnn [1, 8, 8] → conv1(4, 3×3)"),
+        "{out}"
+    );
+    let out = ok(&["evaluate", "--model", &model, "--data", &data, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert!(v["metrics"]["accuracy"].as_f64().unwrap() > 0.8, "{v}");
+    // A shape that does not match the pixel columns names both counts.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[model]\nlayers = [ {dense = 4} ]\ninput_shape = [1, 8, 9]\n",
+    )
+    .unwrap();
+    let m = fails(&[
+        "fit",
+        "--data",
+        &data,
+        "--target",
+        "label",
+        "--config",
+        &bad.display().to_string(),
+        "--out",
+        &model,
+    ]);
+    assert!(m.contains("72") && m.contains("64 feature columns"), "{m}");
+}

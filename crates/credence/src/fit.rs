@@ -236,6 +236,17 @@ pub(crate) fn fit_table_with(
     opts: FitOptions<'_>,
     plan: Plan<'_>,
 ) -> Result<(Product, Vec<String>)> {
+    // A CNN's input shape from the config marks the columns as pixels (kept when constant).
+    let shaped;
+    let table = match (&table.input_shape, &config.model.input_shape) {
+        (None, Some(shape)) if config.model.layers.is_some() => {
+            let mut t = table.clone();
+            t.input_shape = Some(shape.clone());
+            shaped = t;
+            &shaped
+        }
+        _ => table,
+    };
     let mut so = schema_opts.clone();
     so.classify = config.model.likelihood.as_ref().map(|l| {
         matches!(

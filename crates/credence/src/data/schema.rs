@@ -503,7 +503,26 @@ impl Schema {
                 }
             })
             .collect();
-        let mut v = vec![format!("inputs: {}", inputs.join("; "))];
+        // Many plain numeric columns (an image's pixels, say) in one line, not one each.
+        let plain = |i: &InputColumn| {
+            matches!(
+                i.kind,
+                InputKind::Numeric {
+                    impute: None,
+                    indicator: false
+                }
+            )
+        };
+        let many = self.inputs.len() > 16 && self.inputs.iter().all(plain);
+        let mut v = vec![match (many, self.inputs.first(), self.inputs.last()) {
+            (true, Some(a), Some(b)) => format!(
+                "inputs: {} numeric columns ({} … {})",
+                self.inputs.len(),
+                a.name,
+                b.name
+            ),
+            _ => format!("inputs: {}", inputs.join("; ")),
+        }];
         for t in &self.targets {
             v.push(match &t.classes {
                 Some(c) => format!("target: {} (classes: {})", t.name, c.join(", ")),
