@@ -204,6 +204,12 @@ fn fit_a_cnn_from_csv_pixels_with_the_configs_input_shape() {
     let out = ok(&["evaluate", "--model", &model, "--data", &data, "--json"]);
     let v: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert!(v["metrics"]["accuracy"].as_f64().unwrap() > 0.8, "{v}");
+    // The example config is the benchmark's CNN and parses as a fit config.
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cnn/digits.toml");
+    let cfg = credence::config::Config::from_file(&example).unwrap();
+    let bench: Vec<credence::nn::LayerSpec> =
+        serde_json::from_str(credence::bench::shift::CNN_LAYERS).unwrap();
+    assert_eq!(cfg.model.layers, Some(bench), "{example:?}");
     // A shape that does not match the pixel columns names both counts.
     let bad = dir.path().join("bad.toml");
     std::fs::write(
