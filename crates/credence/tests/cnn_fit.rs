@@ -82,8 +82,11 @@ fn every_method_fits_a_cnn_and_predicts() {
         ),
         (Method::McDropout, "[inference]\nrate = 0.1\n"),
         (Method::Vi, "[inference]\nepochs = 40\n"),
+        (Method::AnchoredEnsemble, "[inference]\nmembers = 2\n"),
         (Method::Sgld, ""),
+        (Method::Sghmc, ""),
         (Method::Swag, ""),
+        (Method::MultiSwag, "[inference]\nmembers = 2\n"),
     ];
     for (method, inf) in extra {
         let m = fit_with(&data, &format!("{SMALL_CNN}{inf}"), method);
