@@ -2,22 +2,12 @@
 //! configuration, forward mode against reverse mode, f32 against f64, the chunked gradient,
 //! config parsing and typed errors for bad descriptions.
 
-use credence::nn::conv::{Cnn, ConvSpec, DenseSpec, LayerSpec, PoolKind, PoolSpec};
+use credence::nn::conv::{Cnn, LayerSpec, PoolKind, PoolSpec};
 use credence::nn::{Activation, Real};
 use credence::rng;
 
-fn conv2(out: usize, k: usize, s: usize, p: usize) -> LayerSpec {
-    LayerSpec::Conv2d(ConvSpec::new(out, k).with(s, p))
-}
-fn conv1(out: usize, k: usize, s: usize, p: usize) -> LayerSpec {
-    LayerSpec::Conv1d(ConvSpec::new(out, k).with(s, p))
-}
-fn pool(kind: PoolKind, n: usize) -> LayerSpec {
-    LayerSpec::Pool(PoolSpec::Window(kind, n))
-}
-fn dense(n: usize) -> LayerSpec {
-    LayerSpec::Dense(DenseSpec::new(n))
-}
+mod cnn_layers;
+use cnn_layers::{conv1, conv2, dense, pool};
 
 /// Every layer kind and configuration: (name, input shape, layers).
 fn configs() -> Vec<(&'static str, Vec<usize>, Vec<LayerSpec>)> {

@@ -8,23 +8,13 @@ use credence::nn::conv::curvature::{
     backprop_deltas, ggn_vector_product, jacobians, jvp, kron_factors, last_layer_range,
     layer_range, outer_diag, param_layers, per_sample_grads, vjp,
 };
-use credence::nn::conv::{Cnn, ConvSpec, DenseSpec, LayerSpec, PoolKind, PoolSpec};
+use credence::nn::conv::{Cnn, LayerSpec, PoolKind, PoolSpec};
 use credence::nn::curvature::KronFactors;
 use credence::nn::Activation;
 use credence::rng;
 
-fn conv2(out: usize, k: usize, s: usize, p: usize) -> LayerSpec {
-    LayerSpec::Conv2d(ConvSpec::new(out, k).with(s, p))
-}
-fn conv1(out: usize, k: usize, s: usize, p: usize) -> LayerSpec {
-    LayerSpec::Conv1d(ConvSpec::new(out, k).with(s, p))
-}
-fn pool(kind: PoolKind, n: usize) -> LayerSpec {
-    LayerSpec::Pool(PoolSpec::Window(kind, n))
-}
-fn dense(n: usize) -> LayerSpec {
-    LayerSpec::Dense(DenseSpec::new(n))
-}
+mod cnn_layers;
+use cnn_layers::{conv1, conv2, dense, pool};
 
 fn normals(n: usize, seed: u64) -> Vec<f64> {
     let mut r = rng::stream(seed, 1);

@@ -4,22 +4,12 @@
 //! `Cnn::forward`/`backward`, channel masks constant over positions, and the sampled
 //! pre-activations' mean and variance against a direct convolution with μ and of x² with σ².
 
-use credence::nn::conv::{Cnn, ConvSpec, DenseSpec, LayerSpec, PoolKind, PoolSpec};
+use credence::nn::conv::{Cnn, LayerSpec, PoolKind, PoolSpec};
 use credence::nn::Activation;
 use credence::rng;
 
-fn conv2(out: usize, k: usize, s: usize, p: usize) -> LayerSpec {
-    LayerSpec::Conv2d(ConvSpec::new(out, k).with(s, p))
-}
-fn conv1(out: usize, k: usize, s: usize, p: usize) -> LayerSpec {
-    LayerSpec::Conv1d(ConvSpec::new(out, k).with(s, p))
-}
-fn pool(kind: PoolKind, n: usize) -> LayerSpec {
-    LayerSpec::Pool(PoolSpec::Window(kind, n))
-}
-fn dense(n: usize) -> LayerSpec {
-    LayerSpec::Dense(DenseSpec::new(n))
-}
+mod cnn_layers;
+use cnn_layers::{conv1, conv2, dense, pool};
 
 /// Networks with conv, pooling and dense hidden layers: (name, input shape, layers).
 fn configs() -> Vec<(&'static str, Vec<usize>, Vec<LayerSpec>)> {
