@@ -290,6 +290,9 @@ pub struct Config {
     /// [`crate::defaults`] (which depend on the method, the likelihood and the data size).
     #[serde(skip)]
     pub training_set: Vec<String>,
+    /// The `[model]` keys the file set; the others (the activation) are open to the defaults.
+    #[serde(skip)]
+    pub model_set: Vec<String>,
 }
 
 impl Default for Config {
@@ -305,6 +308,7 @@ impl Default for Config {
             output_prior: None,
             source: "<defaults>".into(),
             training_set: Vec::new(),
+            model_set: Vec::new(),
         }
     }
 }
@@ -313,6 +317,11 @@ impl Config {
     /// Whether the training setting `key` was set explicitly (not left to the defaults).
     pub fn training_is_set(&self, key: &str) -> bool {
         self.training_set.iter().any(|k| k == key)
+    }
+
+    /// Whether the model setting `key` (e.g. `activation`) was set explicitly.
+    pub fn model_is_set(&self, key: &str) -> bool {
+        self.model_set.iter().any(|k| k == key)
     }
 
     /// Reads and checks a config file.
@@ -328,11 +337,16 @@ impl Config {
             message: e.to_string().trim_end().to_string(),
         })?;
         // Which training settings the file names (the defaults fill the rest per method).
-        let training_set = toml::from_str::<toml::Table>(text)
-            .ok()
-            .and_then(|t| t.get("training").and_then(|v| v.as_table()).cloned())
-            .map(|t| t.keys().cloned().collect())
-            .unwrap_or_default();
+        let table = toml::from_str::<toml::Table>(text).ok();
+        let keys_of = |section: &str| -> Vec<String> {
+            table
+                .as_ref()
+                .and_then(|t| t.get(section).and_then(|v| v.as_table()))
+                .map(|t| t.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let training_set = keys_of("training");
+        let model_set = keys_of("model");
         let mut priors = Vec::new();
         for (i, p) in raw.prior.into_iter().enumerate() {
             let n = i + 1;
@@ -450,6 +464,7 @@ impl Config {
             output_prior: raw.output_prior,
             source: file.into(),
             training_set,
+            model_set,
         })
     }
 }

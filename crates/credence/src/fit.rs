@@ -364,6 +364,11 @@ pub(crate) fn fit_inner_plan(
         // The network's likelihood follows the model the prior comes from.
         config.model.likelihood = Some(LikelihoodConfig::of(&t.model.likelihood));
     }
+    if let (false, Some(t)) = (config.model_is_set("activation"), transfer) {
+        // So does its activation (the transferred prior is over the same network).
+        config.model.activation = t.model.net.activation();
+        config.model_set.push("activation".into());
+    }
     let situation = crate::defaults::Situation {
         method: opts.method,
         rows: data.rows,
@@ -711,5 +716,8 @@ pub fn config_of(record: &FitRecord, priors: Option<PriorSet>) -> Result<Config>
             .as_object()
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default(),
+        model_set: ["hidden", "activation", "likelihood", "layers", "input_shape"]
+            .map(String::from)
+            .to_vec(),
     })
 }
