@@ -716,8 +716,14 @@ pub fn config_of(record: &FitRecord, priors: Option<PriorSet>) -> Result<Config>
             .as_object()
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default(),
-        model_set: ["hidden", "activation", "likelihood", "layers", "input_shape"]
-            .map(String::from)
-            .to_vec(),
+        model_set: [
+            "hidden",
+            "activation",
+            "likelihood",
+            "layers",
+            "input_shape",
+        ]
+        .map(String::from)
+        .to_vec(),
     })
 }

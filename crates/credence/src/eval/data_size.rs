@@ -236,9 +236,79 @@ fn reading(
         .map(|m| format!("{} ({:+.2})", m.method, ll(m) - mle))
         .collect();
     if worse.is_empty() {
-        s.push_str("; no method with a prior does worse than MLE.");
+        s.push_str("; no method with a prior does worse than MLE");
     } else {
-        s.push_str(&format!("; worse than MLE here: {}.", worse.join(", ")));
+        s.push_str(&format!("; worse than MLE here: {}", worse.join(", ")));
     }
+    // A mean over draws can hide single draws lost to MLE: name them.
+    let draws_lost: Vec<String> = match methods.iter().find(|m| m.method == "mle") {
+        Some(base) if averaged => methods
+            .iter()
+            .filter(|m| m.method != "mle")
+            .filter_map(|m| {
+                let n = m
+                    .small
+                    .iter()
+                    .zip(&base.small)
+                    .filter(|(a, b)| a.ll < b.ll)
+                    .count();
+                (n > 0).then(|| format!("{} on {n} of {}", m.method, m.small.len()))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !draws_lost.is_empty() {
+        s.push_str(&format!(
+            "; below MLE on single draws: {}",
+            draws_lost.join(", ")
+        ));
+    }
+    s.push('.');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scores(method: &str, small: &[f64], full: f64) -> MethodScores {
+        let small: Vec<Scores> = small.iter().map(|&ll| Scores { rmse: 1.0, ll }).collect();
+        let mean = small.iter().map(|s| s.ll).sum::<f64>() / small.len() as f64;
+        MethodScores {
+            method: method.into(),
+            small,
+            small_mean: Scores {
+                rmse: 1.0,
+                ll: mean,
+            },
+            small_ll_se: 0.0,
+            full: Scores {
+                rmse: 1.0,
+                ll: full,
+            },
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_reading_names_methods_and_draws_that_lose_to_mle() {
+        let methods = vec![
+            scores("mle", &[-3.0, -20.0, -3.0], -2.5),
+            scores("map", &[-4.0, -5.0, -2.9], -2.6),
+            scores("laplace", &[-2.9, -2.9, -2.9], -2.3),
+        ];
+        let small = reading(&methods, |m| m.small_mean.ll, 40, true);
+        assert!(
+            small.contains("no method with a prior does worse than MLE"),
+            "{small}"
+        );
+        assert!(
+            small.contains("below MLE on single draws: map on 1 of 3."),
+            "{small}"
+        );
+        assert!(!small.contains("laplace on"), "{small}");
+        let full = reading(&methods, |m| m.full.ll, 455, false);
+        assert!(full.contains("worse than MLE here: map (-0.10)."), "{full}");
+        assert!(!full.contains("single draws"), "{full}");
+    }
 }
