@@ -131,7 +131,14 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         "Credence demo: Boston housing (bundled), UCI split 0: {} training rows, {} test rows, 13 features",
         train.rows, test.rows
     );
-    println!("Every method at its defaults (no config; docs/DEFAULTS.md), network 13 → 50 tanh → output.\n");
+    let nets: Vec<String> = rows
+        .iter()
+        .map(|m| format!("{} {}", m.record.method, m.record.model.net.describe()))
+        .collect();
+    println!(
+        "Every method at its defaults (no config; docs/DEFAULTS.md); networks: {}.\n",
+        nets.join(", ")
+    );
     let small_ll = format!("{} rows: LL ± se", study.small_rows);
     let full_ll = format!("{} rows: LL", study.full_rows);
     println!(
