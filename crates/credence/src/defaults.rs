@@ -26,18 +26,36 @@ const ONLINE_LEARNING_RATE: f64 = 0.003;
 /// Epochs during which a heteroscedastic network fits its mean first (chosen among 0, 100, 300).
 const MEAN_WARMUP: usize = 100;
 
+/// Methods (besides Laplace with online tuning) whose network predicts a mean and a log-scale by
+/// default on one regression target: it beat the homoscedastic network by more than the rule's
+/// bar (`docs/DEFAULTS.md`).
+/// MLE takes MAP's network, as for the activation.
+const HET_METHODS: [Method; 7] = [
+    Method::Map,
+    Method::Mle,
+    Method::Vi,
+    Method::Ensemble,
+    Method::AnchoredEnsemble,
+    Method::Swag,
+    Method::MultiSwag,
+];
+
 /// Methods whose default hidden activation on a one-target regression MLP with at most
 /// [`LARGE_DATA_ROWS`] training rows is GELU: it beat tanh on the benchmark's mean test
 /// log-likelihood by more than the rule's bar, and lost on protein (`docs/DEFAULTS.md`).
-/// MLE takes MAP's network, so that the two differ only by the prior. The others keep tanh
-/// (anchored ensemble, SWAG, MultiSWAG: a tie; NUTS, HMC, SG-MCMC: not measured).
-const GELU_METHODS: [Method; 6] = [
+/// MLE takes MAP's network, so that the two differ only by the prior. The anchored ensemble,
+/// SWAG and MultiSWAG gain from GELU on their heteroscedastic networks (a tie on the
+/// homoscedastic ones). NUTS, HMC and SG-MCMC keep tanh: not measured.
+const GELU_METHODS: [Method; 9] = [
     Method::Laplace,
     Method::Ensemble,
     Method::Map,
     Method::Mle,
     Method::McDropout,
     Method::Vi,
+    Method::AnchoredEnsemble,
+    Method::Swag,
+    Method::MultiSwag,
 ];
 
 /// Narrowest hidden layer at which GELU is the default: the benchmark measured it at 50 and 100
@@ -103,7 +121,7 @@ pub fn complete(config: &Config, s: &Situation) -> Config {
     if c.model.likelihood.is_none()
         && s.targets == 1
         && !s.transferred
-        && (laplace_online || s.method == Method::Ensemble)
+        && (laplace_online || HET_METHODS.contains(&s.method))
     {
         c.model.likelihood = Some(LikelihoodConfig::Heteroscedastic);
     }
@@ -264,11 +282,14 @@ mod tests {
         let mut s = situation(Method::Laplace, 455, 1);
         s.transferred = true;
         assert!(complete(&Config::default(), &s).inference.is_empty());
-        // Ensembles: heteroscedastic members, no warm-up; MAP and NUTS: homoscedastic.
-        let e = complete(&Config::default(), &situation(Method::Ensemble, 455, 1));
-        assert_eq!(e.model.likelihood, Some(LikelihoodConfig::Heteroscedastic));
-        assert_eq!(e.training.mean_warmup, 0);
-        for m in [Method::Map, Method::Nuts, Method::AnchoredEnsemble] {
+        // MAP, VI, ensembles and SWAG: heteroscedastic, no warm-up; MC dropout and NUTS:
+        // homoscedastic.
+        for m in HET_METHODS {
+            let e = complete(&Config::default(), &situation(m, 455, 1));
+            assert_eq!(e.model.likelihood, Some(LikelihoodConfig::Heteroscedastic));
+            assert_eq!(e.training.mean_warmup, 0);
+        }
+        for m in [Method::Nuts, Method::McDropout, Method::Hmc] {
             assert_eq!(
                 complete(&Config::default(), &situation(m, 455, 1))
                     .model
@@ -306,7 +327,7 @@ mod tests {
         for m in GELU_METHODS {
             assert_eq!(act(&Config::default(), m), Activation::Gelu, "{m:?}");
         }
-        for m in [Method::Nuts, Method::AnchoredEnsemble, Method::Swag] {
+        for m in [Method::Nuts, Method::Hmc, Method::Sgld] {
             assert_eq!(act(&Config::default(), m), Activation::Tanh, "{m:?}");
         }
         // Written in the file (even as the old default): kept.
