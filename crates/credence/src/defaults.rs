@@ -117,11 +117,18 @@ pub fn complete(config: &Config, s: &Situation) -> Config {
         && !hierarchical
         && !s.transferred
         && tune_open_or_online;
-    // Likelihood: the network predicts mean and log-scale where that won on the benchmark.
+    // A prior stated on the noise needs a noise parameter: the network stays homoscedastic.
+    let noise_prior = c
+        .priors
+        .as_ref()
+        .is_some_and(|p| p.priors.iter().any(|q| q.params == "noise"));
+    // Likelihood: the network predicts mean and log-scale where that won on the benchmark, as it
+    // was measured (no hierarchical prior, no prior on the noise).
     if c.model.likelihood.is_none()
         && s.targets == 1
         && !s.transferred
-        && (laplace_online || HET_METHODS.contains(&s.method))
+        && !noise_prior
+        && (laplace_online || (HET_METHODS.contains(&s.method) && !hierarchical))
     {
         c.model.likelihood = Some(LikelihoodConfig::Heteroscedastic);
     }
@@ -288,6 +295,26 @@ mod tests {
             let e = complete(&Config::default(), &situation(m, 455, 1));
             assert_eq!(e.model.likelihood, Some(LikelihoodConfig::Heteroscedastic));
             assert_eq!(e.training.mean_warmup, 0);
+        }
+        // A prior on the noise, or a hierarchical prior: homoscedastic.
+        let noise = Config::parse(
+            "n.toml",
+            "[[prior]]\nparams = \"noise\"\non = \"scale\"\ndistribution = { family = \"half-normal\", scale = 0.5 }\nprovenance = { kind = \"factual\", source = \"t\" }\n",
+        )
+        .unwrap();
+        let ard = Config::parse(
+            "a.toml",
+            "[[prior]]\nparams = \"layer1.weight\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\nhierarchy = { kind = \"ard\", scale = { family = \"half-cauchy\", scale = 1.0 } }\nprovenance = { kind = \"default\", source = \"t\" }\n",
+        )
+        .unwrap();
+        for m in [Method::Map, Method::Vi, Method::Ensemble, Method::Laplace] {
+            for c in [&noise, &ard] {
+                assert_eq!(
+                    complete(c, &situation(m, 455, 1)).model.likelihood,
+                    None,
+                    "{m:?}"
+                );
+            }
         }
         for m in [Method::Nuts, Method::McDropout, Method::Hmc] {
             assert_eq!(

@@ -86,7 +86,9 @@ fn damaged_artifacts_fail_clearly() {
     assert!(e.contains("written by Credence 0.0.1"), "{e}");
 
     let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v["model"]["mlp"]["sizes"] = serde_json::json!([3, 9, 1]);
+    // A hidden width that does not match the stored parameters (the outputs kept).
+    let outputs = v["model"]["mlp"]["sizes"][2].clone();
+    v["model"]["mlp"]["sizes"] = serde_json::json!([3, 9, outputs]);
     std::fs::write(&rec, v.to_string()).unwrap();
     let e = load(dir.path()).unwrap_err().to_string();
     assert!(e.contains("parameters have length"), "{e}");
