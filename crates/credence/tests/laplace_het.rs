@@ -361,3 +361,29 @@ fn online_heteroscedastic_laplace_learns_input_dependent_noise() {
     let mean = pred.mean();
     assert!((mean[1] - 0.0).abs() < 0.1, "mean at 0: {}", mean[1]);
 }
+
+#[test]
+fn a_stated_noise_prior_keeps_the_default_network_homoscedastic() {
+    use credence::config::Config;
+    use credence::fit::{fit, FitOptions};
+    use credence::infer::Method;
+    let data = linear_het_data(60, 3);
+    let priors = "[[prior]]\nparams = \"*\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\nprovenance = { kind = \"default\", source = \"t\" }\n[[prior]]\nparams = \"noise\"\non = \"scale\"\ndistribution = { family = \"half-normal\", scale = 0.5 }\nprovenance = { kind = \"factual\", source = \"last year's residuals\" }\n";
+    let opts = FitOptions {
+        method: Method::Map,
+        seed: 0,
+        progress: &Silent,
+        strict_columns: true,
+    };
+    let open = Config::parse("noise.toml", &format!("[training]\nepochs = 20\n{priors}")).unwrap();
+    let m = fit(&data, &open, opts).unwrap();
+    assert!(matches!(
+        m.record.model.likelihood,
+        Likelihood::Gaussian { .. }
+    ));
+    assert!(
+        m.record.prior_summary.contains("noise"),
+        "{}",
+        m.record.prior_summary
+    );
+}
