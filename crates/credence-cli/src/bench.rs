@@ -25,9 +25,16 @@ fn grad(a: &GradArgs) -> Result<()> {
     let default_cases = if a.cnn { "" } else { "small,big,boston" };
     let cases = a.cases.as_deref().unwrap_or(default_cases);
     let mlp = cases.split(',').any(|s| !s.trim().is_empty());
+    let Some(activation) = credence::nn::Activation::parse(&a.activation) else {
+        anyhow::bail!(
+            "--activation: unknown activation '{}' (expected tanh, relu, sigmoid, softplus or gelu)",
+            a.activation
+        );
+    };
     if !a.output.json && mlp {
         println!(
-            "gradient of U(θ) = Σ(y − f)²/(2σ²) + Σθ²/(2τ²), σ = 0.5, τ = 1 — CPU {}, kernels {}, {} threads",
+            "gradient of U(θ) = Σ(y − f)²/(2σ²) + Σθ²/(2τ²), σ = 0.5, τ = 1, {} MLP — CPU {}, kernels {}, {} threads",
+            activation.name(),
             cpu_name(),
             isa.name(),
             rayon_threads()
@@ -58,7 +65,8 @@ fn grad(a: &GradArgs) -> Result<()> {
                     .with_context(|| format!("reading bostonHousing from {}", dir.display()))?
             }
             other => anyhow::bail!("unknown case '{other}' (expected small, big or boston)"),
-        };
+        }
+        .with_activation(activation);
         let r = run_case(&case, a.scale, a.repeats.max(1))
             .with_context(|| format!("running case {name}"))?;
         if !a.output.json {

@@ -287,6 +287,10 @@ pub struct GradArgs {
     /// Timed repeats per case; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
+    /// Hidden activation of the MLP cases: tanh (the peers', with their check values), relu,
+    /// sigmoid, softplus or gelu.
+    #[arg(long, default_value = "tanh")]
+    pub activation: String,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,

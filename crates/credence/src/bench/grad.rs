@@ -89,8 +89,10 @@ pub struct GradCase {
     pub theta: Vec<f64>,
     /// Timed gradients per repeat.
     pub iters: usize,
-    /// The peer README's check values (U(θ₀), ‖∇U(θ₀)‖²), where it gives them.
+    /// The peer README's check values (U(θ₀), ‖∇U(θ₀)‖²), where it gives them (tanh).
     pub expected: Option<(f64, f64)>,
+    /// Hidden activation (the peers' tanh unless changed with [`GradCase::with_activation`]).
+    pub activation: Activation,
 }
 
 impl GradCase {
@@ -109,7 +111,17 @@ impl GradCase {
             theta,
             iters,
             expected: None,
+            activation: Activation::Tanh,
         }
+    }
+
+    /// The same case with another hidden activation (the check values then no longer apply).
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        if activation != self.activation {
+            self.expected = None;
+        }
+        self.activation = activation;
+        self
     }
 
     /// 13→50→1 on 506 rows (NUTS on a UCI dataset).
@@ -143,14 +155,15 @@ impl GradCase {
             theta,
             iters: 3000,
             expected: None,
+            activation: Activation::Tanh,
         })
     }
 
-    /// The f64 model samplers use: tanh MLP, Gaussian likelihood with σ = 0.5, N(0, 1) on every
+    /// The f64 model samplers use: an MLP (tanh unless changed), Gaussian likelihood with σ = 0.5, N(0, 1) on every
     /// network parameter (log p = −U − constants).
     pub fn model(&self) -> Result<Model> {
         let spec = ModelSpec {
-            net: Mlp::new(self.sizes.clone(), Activation::Tanh).into(),
+            net: Mlp::new(self.sizes.clone(), self.activation).into(),
             likelihood: Likelihood::Gaussian { noise: Some(SIGMA) },
         };
         let priors = PriorSet {
@@ -173,7 +186,7 @@ impl GradCase {
 
     /// U(θ) from the model's log p(θ): U = −log p − n(ln σ + ½ ln 2π) − d(ln τ + ½ ln 2π).
     pub fn u_from_logp(&self, logp: f64) -> f64 {
-        let d = Mlp::new(self.sizes.clone(), Activation::Tanh).dim() as f64;
+        let d = Mlp::new(self.sizes.clone(), self.activation).dim() as f64;
         -logp - self.rows as f64 * (SIGMA.ln() + HALF_LN_2PI) - d * (TAU.ln() + HALF_LN_2PI)
     }
 }
@@ -191,7 +204,7 @@ pub struct GradTask<T: Real> {
 impl<T: Real> GradTask<T> {
     /// Converts a case's data to `T`.
     pub fn new(case: &GradCase) -> Self {
-        let mlp = Mlp::new(case.sizes.clone(), Activation::Tanh);
+        let mlp = Mlp::new(case.sizes.clone(), case.activation);
         let ws = mlp.workspace_of(case.rows);
         GradTask {
             rows: case.rows,
