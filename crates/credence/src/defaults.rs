@@ -223,6 +223,15 @@ fn laplace_online_settings(c: &mut Config, s: &Situation, large: bool) {
 mod tests {
     use super::*;
 
+    /// A config whose only prior is an ARD (hierarchical) prior on the first layer.
+    fn ard_config() -> Config {
+        Config::parse(
+            "a.toml",
+            "[[prior]]\nparams = \"layer1.weight\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\nhierarchy = { kind = \"ard\", scale = { family = \"half-cauchy\", scale = 1.0 } }\nprovenance = { kind = \"default\", source = \"t\" }\n",
+        )
+        .unwrap()
+    }
+
     fn situation(method: Method, rows: usize, targets: usize) -> Situation {
         Situation {
             method,
@@ -302,11 +311,7 @@ mod tests {
             "[[prior]]\nparams = \"noise\"\non = \"scale\"\ndistribution = { family = \"half-normal\", scale = 0.5 }\nprovenance = { kind = \"factual\", source = \"t\" }\n",
         )
         .unwrap();
-        let ard = Config::parse(
-            "a.toml",
-            "[[prior]]\nparams = \"layer1.weight\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\nhierarchy = { kind = \"ard\", scale = { family = \"half-cauchy\", scale = 1.0 } }\nprovenance = { kind = \"default\", source = \"t\" }\n",
-        )
-        .unwrap();
+        let ard = ard_config();
         for m in [Method::Map, Method::Vi, Method::Ensemble, Method::Laplace] {
             for c in [&noise, &ard] {
                 assert_eq!(
@@ -378,11 +383,7 @@ mod tests {
         // L-BFGS or a hierarchical prior: not measured, tanh.
         let lbfgs = Config::parse("l.toml", "[training]\noptimizer = \"lbfgs\"\n").unwrap();
         assert_eq!(act(&lbfgs, Method::Laplace), Activation::Tanh);
-        let ard = Config::parse(
-            "a.toml",
-            "[[prior]]\nparams = \"layer1.weight\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\nhierarchy = { kind = \"ard\", scale = { family = \"half-cauchy\", scale = 1.0 } }\nprovenance = { kind = \"default\", source = \"t\" }\n",
-        )
-        .unwrap();
+        let ard = ard_config();
         assert_eq!(act(&ard, Method::Vi), Activation::Tanh);
         // Narrower than measured: tanh; as wide or wider: GELU.
         let mut narrow = Config::default();
