@@ -444,3 +444,33 @@ fn an_elicited_lognormal_noise_prior_is_used_by_fit() {
         "{out}"
     );
 }
+
+#[test]
+fn a_noise_prior_a_heteroscedastic_network_cannot_use_is_named_in_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("het.toml");
+    std::fs::write(
+        &cfg,
+        "[model]\nhidden = [8]\nlikelihood = { family = \"heteroscedastic\" }\n[training]\nepochs = 20\n[[prior]]\nparams = \"*\"\ndistribution = { family = \"normal\", loc = 0.0, scale = 1.0 }\nprovenance = { kind = \"default\", source = \"t\" }\n[[prior]]\nparams = \"noise\"\non = \"scale\"\ndistribution = { family = \"half-normal\", scale = 0.5 }\nprovenance = { kind = \"factual\", source = \"last year's residuals\" }\n",
+    )
+    .unwrap();
+    let o = credence(&[
+        "fit",
+        "--data",
+        &common::path("examples/explain/sine.csv"),
+        "--target",
+        "y",
+        "--method",
+        "map",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        dir.path().join("m").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("het.toml: the prior on `noise` is not used"),
+        "{err}"
+    );
+}
