@@ -145,10 +145,18 @@ fn constant(family: Family) -> Error {
     ))
 }
 
+/// All values equal (exactly: their computed sd may still be a rounding error above 0).
+fn all_equal(xs: &[f64]) -> bool {
+    xs.iter().all(|&x| x == xs[0])
+}
+
 /// Maximum-likelihood fit of `family` to values in its support: closed form for normal,
 /// lognormal and half-normal; a 1-D root of the score for gamma; Newton on the score for beta;
 /// Nelder–Mead on the likelihood for student-t (`df` fixes its degrees of freedom).
 pub fn mle(family: Family, xs: &[f64], df: Option<f64>) -> Result<Dist> {
+    if !xs.is_empty() && all_equal(xs) && family != Family::HalfNormal {
+        return Err(constant(family));
+    }
     let d = match family {
         Family::Normal => {
             let (loc, scale) = mean_sd(xs);

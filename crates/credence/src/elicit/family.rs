@@ -182,11 +182,11 @@ pub fn quantile(d: &Dist, p: f64) -> f64 {
         Dist::Gamma { shape, rate } => {
             Gamma::new(shape, rate).map_or(f64::NAN, |g| g.inverse_cdf(p))
         }
-        Dist::Beta { alpha, beta } => Beta::new(alpha, beta).map_or(f64::NAN, |b| b.inverse_cdf(p)),
-        // statrs' inverse CDF of the student-t can loop without end (its inverse regularised
-        // beta; found by fuzzing `elicit` on the fit to four values): a bracketed bisection on
+        // statrs' inverse CDF of the student-t and of the beta can loop without end (its
+        // inverse regularised beta; found by fuzzing `elicit`: the student-t fit to four values,
+        // a beta fitted to nearly equal values, α and β about 1e15): a bracketed bisection on
         // the CDF instead, then polished.
-        Dist::StudentT { .. } => f64::NAN,
+        Dist::StudentT { .. } | Dist::Beta { .. } => f64::NAN,
         _ => return f64::NAN,
     };
     if x0.is_finite() && d.log_prob(x0) > f64::NEG_INFINITY {

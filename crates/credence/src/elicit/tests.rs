@@ -503,3 +503,37 @@ fn a_heavy_tailed_student_t_from_four_values_finishes() {
         "{x}"
     );
 }
+
+/// Three equal values (`0.7`, `.7`, `0.7`: their computed sd is a rounding error above 0) are
+/// refused as constant for every family but the half-normal; nearly equal ones give a beta with
+/// α and β about 1e15, whose quantiles statrs' inverse CDF never returned (found by fuzzing
+/// `elicit`): they now come from bisection.
+#[test]
+fn equal_and_nearly_equal_values_are_refused_or_fitted_never_hang() {
+    let past = |values: Vec<f64>| data::PastData {
+        file: "past.csv".into(),
+        column: "x".into(),
+        lines: (2..2 + values.len()).collect(),
+        values,
+        dropped: 0,
+    };
+    let equal = past(vec![0.7, 0.7, 0.7]);
+    for family in [
+        Family::Beta,
+        Family::Gamma,
+        Family::Normal,
+        Family::LogNormal,
+    ] {
+        let e = data::from_past_data(family, &equal, None, None, data::Target::Value)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("all equal"), "{family:?}: {e}");
+    }
+    let near = past(vec![0.7, 0.700_000_01, 0.7]);
+    let e = data::from_past_data(Family::Beta, &near, None, None, data::Target::Value).unwrap();
+    for &p in &[0.05, 0.5, 0.95] {
+        let x = quantile(&e.dist, p);
+        assert!(x > 0.699 && x < 0.701, "quantile {p}: {x}");
+    }
+}
