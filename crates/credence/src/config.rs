@@ -319,6 +319,13 @@ impl Config {
         self.training_set.iter().any(|k| k == key)
     }
 
+    /// Whether the file states a prior on the noise (`params = "noise"`).
+    pub fn states_noise_prior(&self) -> bool {
+        self.priors
+            .as_ref()
+            .is_some_and(|p| p.priors.iter().any(|q| q.params == "noise"))
+    }
+
     /// Whether the model setting `key` (e.g. `activation`) was set explicitly.
     pub fn model_is_set(&self, key: &str) -> bool {
         self.model_set.iter().any(|k| k == key)

@@ -118,10 +118,7 @@ pub fn complete(config: &Config, s: &Situation) -> Config {
         && !s.transferred
         && tune_open_or_online;
     // A prior stated on the noise needs a noise parameter: the network stays homoscedastic.
-    let noise_prior = c
-        .priors
-        .as_ref()
-        .is_some_and(|p| p.priors.iter().any(|q| q.params == "noise"));
+    let noise_prior = c.states_noise_prior();
     // Likelihood: the network predicts mean and log-scale where that won on the benchmark, as it
     // was measured (no hierarchical prior, no prior on the noise).
     if c.model.likelihood.is_none()

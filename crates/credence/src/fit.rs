@@ -267,11 +267,7 @@ pub(crate) fn fit_table_with(
     let mut product = fit_inner_plan(&enc.data, &config, opts, None, plan)?;
     let mut notes = enc.notes;
     if let Product::Model(model) = &mut product {
-        let stated_noise = config
-            .priors
-            .as_ref()
-            .is_some_and(|p| p.priors.iter().any(|q| q.params == "noise"));
-        if stated_noise && model.record.model.noise_params() == 0 {
+        if config.states_noise_prior() && model.record.model.noise_params() == 0 {
             notes.push(format!(
                 "{}: the prior on `noise` is not used: the {} likelihood has no noise parameter",
                 config.source,
